@@ -1,0 +1,151 @@
+"""Command line for maintainers and nurses: build, verify, search and eval.
+
+    python -m index build [--force]
+    python -m index verify
+    python -m index search "query" [--k N] [--json]      (no query: one query per stdin line, JSON lines out)
+    python -m index eval [--set FILE ...] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from index import settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _searcher() -> Any:
+    from index.search import Searcher
+    from index.store import IndexError_
+
+    try:
+        return Searcher.from_settings()
+    except IndexError_ as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_FAILED) from exc
+
+
+def command_build(args: argparse.Namespace) -> int:
+    from index.build import BuildLocked, IndexBuilder, InvalidDocuments
+    from index.chunker import Chunker
+    from index.embedder import Embedder
+
+    knowledge_dir, index_dir = settings.get("knowledge_dir"), settings.get("index_dir")
+    print(f"Indexing {knowledge_dir} into {index_dir}", file=sys.stderr)
+    builder = IndexBuilder(
+        knowledge_dir, index_dir, Embedder(settings.get("model_path") or None, settings.get("torch_threads")),
+        Chunker(settings.get("chunk_max_chars"), settings.get("chunk_hard_max_chars")),
+        exact_max=settings.get("exact_index_max"), batch_size=settings.get("embed_batch_size"),
+        keep_builds=settings.get("keep_builds"))
+    try:
+        summary = builder.run(force=args.force)
+    except InvalidDocuments as exc:
+        for error in exc.errors:
+            print(str(error), file=sys.stderr)
+        print(f"{len(exc.errors)} problem(s) found; nothing was indexed and the current index is unchanged.",
+              file=sys.stderr)
+        return EXIT_FAILED
+    except BuildLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\n".join(summary.lines()))
+    return EXIT_OK
+
+
+def command_verify(args: argparse.Namespace) -> int:
+    from index.verify import verify
+
+    problems = verify(settings.get("knowledge_dir"), settings.get("index_dir"))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return EXIT_FAILED
+    print(f"Index in {settings.get('index_dir')} is sound and matches {settings.get('knowledge_dir')}.")
+    return EXIT_OK
+
+
+def _print_human(query: str, results: list[Any]) -> None:
+    if not results:
+        print(f"No passage matches {query!r}.")
+    for rank, result in enumerate(results, start=1):
+        section = f" > {result.section}" if result.section else ""
+        print(f"{rank}. {result.title}{section}  [{result.doc_id} {result.start}-{result.end}]"
+              f"  score {result.score:.3f}  confidence {result.confidence:.2f}")
+        print(textwrap.indent(textwrap.fill(" ".join(result.quote.split()), 100), "   "))
+        if result.url:
+            print(f"   {result.url}")
+        print()
+
+
+def command_search(args: argparse.Namespace) -> int:
+    searcher = _searcher()
+    k = args.k or settings.get("search_k")
+    if args.query is not None:
+        if not args.query.strip():
+            print("error: the query is empty. Give some words to search for.", file=sys.stderr)
+            return EXIT_USAGE
+        results = searcher.search(args.query, k=k)
+        if args.json:
+            print(json.dumps({"query": args.query, "results": [r.to_dict() for r in results]}, ensure_ascii=False))
+        else:
+            _print_human(args.query, results)
+        return EXIT_OK
+    for line in sys.stdin:  # model start-up is paid once for the whole stream
+        query = line.strip()
+        if query:
+            results = searcher.search(query, k=k)
+            print(json.dumps({"query": query, "results": [r.to_dict() for r in results]}, ensure_ascii=False), flush=True)
+    return EXIT_OK
+
+
+def command_eval(args: argparse.Namespace) -> int:
+    from index.evaluate import DEFAULT_SETS, evaluate, format_report
+
+    sets = [Path(p) for p in args.set] if args.set else list(DEFAULT_SETS)
+    missing = [str(p) for p in sets if not p.is_file()]
+    if missing:
+        print(f"error: question set not found: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    report = evaluate(_searcher(), sets)
+    print(json.dumps(report, indent=1) if args.json else format_report(report))
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m index", description=__doc__.split("\n")[0])
+    commands = root.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="validate documents and (re)build the index incrementally")
+    build.add_argument("--force", action="store_true", help="re-embed every document")
+    build.set_defaults(run=command_build)
+    commands.add_parser("verify", help="check the index is whole and matches knowledge/").set_defaults(run=command_verify)
+    search = commands.add_parser("search", help="search passages; no query reads queries from stdin")
+    search.add_argument("query", nargs="?", help="what to look for")
+    search.add_argument("--k", type=_positive, help="number of results")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    search.set_defaults(run=command_search)
+    evaluation = commands.add_parser("eval", help="hit@1, hit@3 and MRR of hybrid, BM25 and dense retrieval")
+    evaluation.add_argument("--set", action="append", help="JSON-lines question set (repeatable)")
+    evaluation.add_argument("--json", action="store_true", help="print JSON, with the missed question ids")
+    evaluation.set_defaults(run=command_eval)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

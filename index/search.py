@@ -1,0 +1,172 @@
+"""Hybrid search over a loaded index: dense + BM25 candidates, fused, with sentence spans for answers."""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from index import settings
+from index.chunker import Chunker
+from index.embedder import Embedder
+from index.fusion import Candidate, Fusion, confidence
+from index.lexical import words
+from index.query import QueryRewriter, RewrittenQuery
+from index.sentences import sentence_spans
+from index.store import IndexSnapshot, current_build, load_current
+
+RETRIEVERS = ("hybrid", "bm25", "dense")
+
+
+@dataclass
+class Span:
+    start: int  # offsets in the document text
+    end: int
+    text: str
+    score: float
+
+
+@dataclass
+class SearchResult:
+    doc_id: str
+    title: str
+    url: str
+    publisher: str
+    last_reviewed: str
+    section: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    confidence: float
+    dense_score: float
+    lexical_score: float
+    passage_id: str
+    spans: list[Span] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"doc_id": self.doc_id, "title": self.title, "url": self.url, "section": self.section,
+                "quote": self.quote, "start": self.start, "end": self.end, "score": round(self.score, 4),
+                "confidence": self.confidence}
+
+
+class Searcher:
+    """Answers queries from one index snapshot; `reload_if_changed` swaps to a newer build."""
+
+    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder, fusion: Fusion | None = None,
+                 candidates: int = 50, index_dir: Path | None = None, section_candidates: int = 3):
+        if candidates < 1:
+            raise ValueError(f"candidates must be at least 1, got {candidates}")
+        self.embedder = embedder
+        self.fusion = fusion or Fusion()
+        self.candidates = candidates
+        self.section_candidates = section_candidates
+        self.index_dir = index_dir
+        self._lock = threading.Lock()
+        self._use(snapshot)
+
+    @classmethod
+    def from_settings(cls, overrides: dict[str, Any] | None = None, embedder: Embedder | None = None) -> "Searcher":
+        get = lambda name: settings.get(name, overrides)  # noqa: E731
+        embedder = embedder or Embedder(get("model_path") or None, get("torch_threads"))
+        chunker = Chunker(get("chunk_max_chars"), get("chunk_hard_max_chars"))
+        index_dir = get("index_dir")
+        expected = {"model": {"name": embedder.name, "weights_sha256": embedder.weights_hash}, "chunker": chunker.to_dict()}
+        snapshot = load_current(index_dir, expected)
+        fusion = Fusion(get("dense_weight"), get("section_weight"), get("lexical_weight"))
+        return cls(snapshot, embedder, fusion, get("candidates"), index_dir, get("section_candidates"))
+
+    def _use(self, snapshot: IndexSnapshot) -> None:
+        self.snapshot = snapshot
+        self.rewriter = QueryRewriter(snapshot.lexical.vocabulary)
+        total = sum(snapshot.lexical.vocabulary.values()) or 1
+        self._idf = {w: math.log(1 + total / f) for w, f in snapshot.lexical.vocabulary.items()}
+
+    def reload_if_changed(self) -> bool:
+        """Switches to the build `current` points at, if it is another one. Returns True on a switch."""
+        if self.index_dir is None:
+            return False
+        build = current_build(self.index_dir)
+        if build is None or build == self.snapshot.folder:
+            return False
+        with self._lock:
+            if build != self.snapshot.folder:
+                expected = {"model": self.snapshot.manifest["model"], "chunker": self.snapshot.manifest["chunker"]}
+                self._use(load_current(self.index_dir, expected))
+                return True
+        return False
+
+    def search(self, query: str, k: int = 5, retriever: str = "hybrid", spans: int = 0) -> list[SearchResult]:
+        if retriever not in RETRIEVERS:
+            raise ValueError(f"retriever must be one of {RETRIEVERS}, got {retriever!r}")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        snapshot = self.snapshot  # one consistent snapshot per query, even if a reload happens meanwhile
+        rewritten = self.rewriter.run(query.strip())
+        if not rewritten.words and not rewritten.text.strip():
+            return []
+        candidates: dict[int, Candidate] = {}
+        pool = max(self.candidates, k)
+        stems = snapshot.lexical.tokenizer.stems(rewritten.words)
+        lexical_scores = snapshot.lexical.scores(stems)
+        vector = self.embedder.encode_query(rewritten.text) if retriever != "bm25" else None
+        section_scores = snapshot.sections.scores(vector) if vector is not None else None
+        if vector is not None:
+            for position, _ in snapshot.dense.top(vector, pool):
+                candidates[position] = Candidate(position)
+        if retriever == "hybrid" and vector is not None:
+            for position in snapshot.sections.top_passages(vector, self.section_candidates):
+                candidates.setdefault(position, Candidate(position))
+        if retriever != "dense":
+            for position, _ in snapshot.lexical.top(lexical_scores, pool):
+                candidates.setdefault(position, Candidate(position))
+        for candidate in candidates.values():
+            if vector is not None:  # exact cosine for every candidate, also those only BM25 proposed
+                candidate.dense = float(snapshot.vectors[candidate.position] @ vector)
+                candidate.section = float(section_scores[candidate.position])
+            candidate.lexical = float(lexical_scores[candidate.position])
+            candidate.coverage = self._coverage(rewritten, snapshot.passages[candidate.position].context)
+        if retriever == "hybrid":
+            ranked = self.fusion.run(list(candidates.values()))
+        else:
+            key = "dense" if retriever == "dense" else "lexical"
+            ranked = sorted(candidates.values(), key=lambda c: (-getattr(c, key), c.position))
+            for candidate in ranked:
+                candidate.score = getattr(candidate, key)
+        return [self._result(snapshot, c, rewritten, spans) for c in ranked[:k]]
+
+    def _coverage(self, rewritten: RewrittenQuery, context: str) -> float:
+        query = set(self.snapshot.lexical.tokenizer.stems(rewritten.words))
+        if not query:
+            return 0.0
+        present = set(self.snapshot.lexical.tokenizer.stems(words(context)))
+        weights = {s: self._idf.get(s, 1.0) for s in query}
+        return sum(w for s, w in weights.items() if s in present) / sum(weights.values())
+
+    def _result(self, snapshot: IndexSnapshot, candidate: Candidate, rewritten: RewrittenQuery,
+                spans: int) -> SearchResult:
+        passage = snapshot.passages[candidate.position]
+        document = snapshot.documents[passage.doc_id]
+        result = SearchResult(
+            doc_id=passage.doc_id, title=passage.title, url=document.get("url", ""),
+            publisher=document.get("publisher", ""), last_reviewed=document.get("last_reviewed") or document.get("retrieved", ""),
+            section=passage.section_label, quote=passage.quote, start=passage.start, end=passage.end,
+            score=candidate.score, confidence=confidence(candidate), dense_score=candidate.dense,
+            lexical_score=candidate.lexical, passage_id=passage.passage_id)
+        if spans:
+            result.spans = self.best_spans(document["text"], passage.start, passage.end, rewritten, spans)
+        return result
+
+    def best_spans(self, text: str, start: int, end: int, rewritten: RewrittenQuery, n: int = 1) -> list[Span]:
+        """The n sentences of a passage that best match the query (by IDF-weighted word overlap), in text order."""
+        tokenizer = self.snapshot.lexical.tokenizer
+        query = set(tokenizer.stems(rewritten.words))
+        weight = lambda s: self._idf.get(s, 1.0)  # noqa: E731
+        scored = []
+        for rank, (s, e) in enumerate(sentence_spans(text, start, end)):
+            present = set(tokenizer.stems(words(text[s:e])))
+            overlap = sum(weight(t) for t in query & present)
+            scored.append((overlap - 0.01 * rank, s, e))
+        best = sorted(scored, key=lambda item: -item[0])[:n]
+        return [Span(s, e, text[s:e], round(score, 4)) for score, s, e in sorted(best, key=lambda item: item[1])]

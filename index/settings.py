@@ -1,0 +1,71 @@
+"""One table of settings: name, default and help, each overridable by an environment variable.
+
+Every layer reads its settings from here, so the README table can be checked against this list
+(tests/test_settings_documented.py fails when a setting is missing from the README).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        return "RCA_" + self.name.upper()
+
+
+def _path(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+SETTINGS: list[Setting] = [
+    Setting("knowledge_dir", "knowledge/documents", "Folder of curated Markdown documents to index.", _path),
+    Setting("index_dir", "var/index", "Where built indexes live; `current` points at the one in use.", _path),
+    Setting("model_path", "", "Sentence-transformers model folder. Empty: the packaged all-MiniLM-L6-v2.", str),
+    Setting("chunk_max_chars", 900, "Passages grow sentence by sentence up to about this many characters.", int),
+    Setting("chunk_hard_max_chars", 1800, "A list is kept with its introducing sentence up to this size.", int),
+    Setting("exact_index_max", 50_000, "Up to this many passages, dense search is exact; above, HNSW.", int),
+    Setting("dense_weight", 0.5, "Hybrid score weight of query-passage embedding similarity.", float),
+    Setting("section_weight", 0.3, "Hybrid score weight of query-section heading similarity.", float),
+    Setting("lexical_weight", 0.2, "Hybrid score weight of BM25 (divided by the best BM25 score).", float),
+    Setting("section_candidates", 3, "Best-matching sections whose passages all join the candidates.", int),
+    Setting("candidates", 50, "Passages each retriever proposes before fusion.", int),
+    Setting("search_k", 5, "Results returned by search when no k is given.", int),
+    Setting("embed_batch_size", 64, "Passages embedded per batch while building.", int),
+    Setting("torch_threads", 0, "CPU threads for the model; 0 lets torch decide.", int),
+    Setting("keep_builds", 2, "Older index builds kept beside the current one, for running readers.", int),
+]
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def get(name: str, overrides: dict[str, Any] | None = None) -> Any:
+    """The value of a setting: an explicit override, else its environment variable, else its default."""
+    setting = _BY_NAME[name]
+    if overrides and name in overrides:
+        return overrides[name]
+    raw = os.environ.get(setting.env)
+    if raw is None or raw == "":
+        raw = setting.default
+    if isinstance(raw, str):
+        try:
+            return setting.parse(raw)
+        except ValueError as exc:
+            raise SystemExit(f"Setting {setting.env}={raw!r} is invalid: {exc}. Fix or unset it.") from exc
+    return setting.parse(str(raw)) if setting.parse is _path else raw
+
+
+def describe() -> list[dict[str, Any]]:
+    return [{"name": s.name, "env": s.env, "default": s.default, "help": s.help} for s in SETTINGS]
