@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
-INDEX_DIR ?= $(or $(RCA_INDEX_DIR),var/index)
 
 .PHONY: setup index index-if-missing run search test verify eval bench clean
 
@@ -20,8 +19,9 @@ $(STAMP): requirements.txt
 index: setup
 	$(PY) -m index build
 
+# Builds a missing index, and brings a stale one up to date (a no-op when nothing changed).
 index-if-missing: setup
-	@test -e $(INDEX_DIR)/current || $(PY) -m index build
+	@$(PY) -m index build
 
 run: index-if-missing
 	@echo "Type a question (Ctrl-D to quit). The web server arrives with the server issue."

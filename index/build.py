@@ -189,7 +189,8 @@ class IndexBuilder:
                 summary.documents_removed.append(doc_id)
                 summary.passages_removed += old_docs[doc_id]["passages"]
 
-            if previous is not None and not to_embed and not summary.documents_removed:
+            same_tokenizer = previous is not None and previous.manifest.get("tokenizer") == self.tokenizer.to_dict()
+            if previous is not None and same_tokenizer and not to_embed and not summary.documents_removed:
                 summary.published = False
                 summary.build_id = previous.build_id
                 summary.passages_total = len(passages)

@@ -1,7 +1,7 @@
 """Hybrid fusion of three signals, and a confidence the dialogue layer can threshold.
 
 The signals: cosine similarity of query and passage (dense), of query and the passage's section label
-(section), and BM25 (lexical). They are fused by a convex combination after normalisation (Bruch et al.,
+(section, relative within its document), and BM25 (lexical). They are fused by a convex combination after normalisation (Bruch et al.,
 "An Analysis of Fusion Functions for Hybrid Retrieval", 2023): cosines are already on a fixed scale,
 BM25 is divided by the best BM25 score among the candidates. Reciprocal rank fusion is kept for comparison.
 """
@@ -21,7 +21,7 @@ RRF_K = 60
 class Candidate:
     position: int
     dense: float = 0.0  # cosine similarity
-    section: float = 0.0  # cosine similarity to the section label
+    section: float = 0.0  # section label similarity, relative to the document's best section (<= 0)
     lexical: float = 0.0  # raw BM25
     score: float = 0.0
     coverage: float = 0.0  # share of the query's content words found in the passage
@@ -32,7 +32,7 @@ def _scaled_cosine(cosine: float) -> float:
 
 
 class Fusion:
-    def __init__(self, dense_weight: float = 0.5, section_weight: float = 0.3, lexical_weight: float = 0.2,
+    def __init__(self, dense_weight: float = 0.6, section_weight: float = 0.5, lexical_weight: float = 0.2,
                  method: str = "convex"):
         weights = {"dense_weight": dense_weight, "section_weight": section_weight, "lexical_weight": lexical_weight}
         for name, value in weights.items():
@@ -74,6 +74,6 @@ def confidence(candidate: Candidate) -> float:
     """How sure we are that a result answers the query, 0 to 1, on an absolute scale.
 
     The fused score is relative to the other candidates, so confidence instead combines the absolute
-    cosine similarities with how many of the query's content words the passage contains.
+    cosine similarity with how many of the query's content words the passage contains.
     """
-    return round(0.7 * _scaled_cosine(max(candidate.dense, candidate.section)) + 0.3 * candidate.coverage, 4)
+    return round(0.7 * _scaled_cosine(candidate.dense) + 0.3 * candidate.coverage, 4)

@@ -12,6 +12,7 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
+TOKENIZER_VERSION = 2  # bump when tokenisation changes, so indexes get their BM25 rebuilt
 _WORD = re.compile(r"[a-z0-9]+")
 # British spellings folded to American ones before stemming, so either finds both.
 _SPELLING = [(re.compile(p), r) for p, r in [
@@ -20,11 +21,16 @@ _SPELLING = [(re.compile(p), r) for p, r in [
     (r"centre", "center"), (r"behaviour", "behavior"), (r"organis", "organiz"), (r"randomis", "randomiz"),
     (r"ae(?=mia)", "e"), (r"gynaec", "gynec"), (r"orthopaed", "orthoped"),
 ]]
-STOPWORDS = frozenset(STOPWORDS_EN) | {"s", "t"}
+# "us" stays a word: it is also the U.S., and a stray pronoun costs little.
+STOPWORDS = (frozenset(STOPWORDS_EN) | {"s", "t"}) - {"us"}
+
+
+_DOTTED_ACRONYM = re.compile(r"\b((?:[A-Za-z]\.){2,})")
 
 
 def fold(text: str) -> str:
-    """Lower case, accents removed, British spellings folded."""
+    """Lower case, accents removed, dotted acronyms joined ("U.S." -> "us"), British spellings folded."""
+    text = _DOTTED_ACRONYM.sub(lambda m: m.group(1).replace(".", "") + " ", text)
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(c for c in text if not unicodedata.combining(c))
     for pattern, replacement in _SPELLING:
@@ -43,7 +49,8 @@ class Tokenizer:
         self._stemmer = Stemmer.Stemmer(language)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "regex-snowball", "language": self.language, "stopwords": "bm25s-en", "spelling": "en-GB->en-US"}
+        return {"type": "regex-snowball", "version": TOKENIZER_VERSION, "language": self.language,
+                "stopwords": "bm25s-en", "spelling": "en-GB->en-US"}
 
     def stems(self, tokens: list[str]) -> list[str]:
         return self._stemmer.stemWords(tokens)

@@ -11,7 +11,7 @@ from index import settings
 from index.chunker import Chunker
 from index.embedder import Embedder
 from index.fusion import Candidate, Fusion, confidence
-from index.lexical import words
+from index.lexical import Tokenizer, words
 from index.query import QueryRewriter, RewrittenQuery
 from index.sentences import sentence_spans
 from index.store import IndexSnapshot, current_build, load_current
@@ -72,7 +72,8 @@ class Searcher:
         embedder = embedder or Embedder(get("model_path") or None, get("torch_threads"))
         chunker = Chunker(get("chunk_max_chars"), get("chunk_hard_max_chars"))
         index_dir = get("index_dir")
-        expected = {"model": {"name": embedder.name, "weights_sha256": embedder.weights_hash}, "chunker": chunker.to_dict()}
+        expected = {"model": {"name": embedder.name, "weights_sha256": embedder.weights_hash},
+                    "chunker": chunker.to_dict(), "tokenizer": Tokenizer().to_dict()}
         snapshot = load_current(index_dir, expected)
         fusion = Fusion(get("dense_weight"), get("section_weight"), get("lexical_weight"))
         return cls(snapshot, embedder, fusion, get("candidates"), index_dir, get("section_candidates"))

@@ -3,6 +3,11 @@
 A passage's section label is its document title and top-level section heading ("Penile Cancer.
 Stages of penile cancer"). Embedding labels separately lets a topical question ("what are the stages
 of ...") find the right section even when a passage elsewhere shares more words with it.
+
+The signal is relative within each document: a section scores its similarity minus that of the
+document's best-matching section (0 for the best, negative for the others). It picks the right section
+of a document without favouring documents whose headings happen to be descriptive, and a document
+with a single section gets no bias at all.
 """
 from __future__ import annotations
 
@@ -35,6 +40,11 @@ class SectionIndex:
         self.members: dict[int, list[int]] = {}
         for position, section in enumerate(self.passage_rows.tolist()):
             self.members.setdefault(section, []).append(position)
+        documents: dict[str, int] = {}
+        self.section_documents = np.zeros(len(labels), dtype=np.int64)
+        for passage, section in zip(passages, self.passage_rows.tolist()):
+            self.section_documents[section] = documents.setdefault(passage.doc_id, len(documents))
+        self.document_count = len(documents)
 
     @staticmethod
     def labels_for(passages: list[Passage]) -> list[str]:
@@ -50,13 +60,17 @@ class SectionIndex:
         return cls(labels, np.load(folder / "section_vectors.npy", allow_pickle=False), passages)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": "title + top-level heading", "sections": len(self.labels)}
+        return {"label": "title + top-level heading", "score": "relative to the document's best section",
+                "sections": len(self.labels)}
 
     def scores(self, vector: np.ndarray) -> np.ndarray:
-        """Cosine similarity of the query to each passage's section label."""
+        """Per passage: similarity of the query to its section label minus that of its document's best section."""
         if not len(self.labels):
             return np.zeros(0, dtype=np.float32)
-        return (self.vectors @ vector)[self.passage_rows]
+        similarity = self.vectors @ vector
+        best = np.full(self.document_count, -np.inf, dtype=similarity.dtype)
+        np.maximum.at(best, self.section_documents, similarity)
+        return (similarity - best[self.section_documents])[self.passage_rows]
 
     def top_passages(self, vector: np.ndarray, sections: int) -> list[int]:
         """Every passage of the best-matching sections, so they reach fusion as candidates."""

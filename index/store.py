@@ -166,12 +166,15 @@ def check_files(build: Path, manifest: dict[str, Any], index_dir: Path) -> None:
 
 
 def check_compatible(manifest: dict[str, Any], expected: dict[str, Any], index_dir: Path) -> None:
-    """The index must have been built with the same model weights and chunker settings as configured now."""
+    """The index must have been built with the model weights, chunker and tokenizer configured now."""
     model, want_model = manifest.get("model", {}), expected.get("model", {})
     if want_model and model.get("weights_sha256") != want_model.get("weights_sha256"):
         raise IndexIncompatible(f"Index in {index_dir} was built with model {model.get('name')} "
                                 f"(weights {str(model.get('weights_sha256'))[:12]}), but the configured model is "
                                 f"{want_model.get('name')} (weights {str(want_model.get('weights_sha256'))[:12]}). {_fix(index_dir)}")
+    if "tokenizer" in expected and manifest.get("tokenizer") != expected["tokenizer"]:
+        raise IndexIncompatible(f"Index in {index_dir} was built with tokenizer {manifest.get('tokenizer')}, "
+                                f"but this version uses {expected['tokenizer']}. {_fix(index_dir)}")
     if "chunker" in expected and manifest.get("chunker") != expected["chunker"]:
         raise IndexIncompatible(f"Index in {index_dir} was built with chunker settings {manifest.get('chunker')}, "
                                 f"but the configured ones are {expected['chunker']}. {_fix(index_dir)}")
