@@ -190,7 +190,8 @@ class IndexBuilder:
                 summary.passages_removed += old_docs[doc_id]["passages"]
 
             same_tokenizer = previous is not None and previous.manifest.get("tokenizer") == self.tokenizer.to_dict()
-            if previous is not None and same_tokenizer and not to_embed and not summary.documents_removed:
+            unchanged = not (summary.documents_added or summary.documents_changed or summary.documents_removed)
+            if previous is not None and same_tokenizer and unchanged:
                 summary.published = False
                 summary.build_id = previous.build_id
                 summary.passages_total = len(passages)
@@ -205,7 +206,7 @@ class IndexBuilder:
             dense = DenseIndex.build(matrix, self.exact_max)
             lexical = LexicalIndex.build([p.context for p in passages], self.tokenizer)
             sections = self._sections(passages, previous)
-            build_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+            build_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(3)
             manifest = {
                 "format": FORMAT_VERSION, "build_id": build_id,
                 "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -180,12 +180,20 @@ class Chunker:
         """Greedy packing of atoms into passages of about max_chars, honouring glue and list limits."""
         groups: list[list[_Atom]] = []
         current: list[_Atom] = []
+        list_ends: dict[tuple[int, int], int] = {}
+        for atom in atoms:
+            if atom.intro is not None:
+                list_ends[atom.intro] = atom.end
         for atom in atoms:
             if current:
                 size = atom.end - current[0].start
                 in_list = atom.intro is not None and (current[-1].glued or current[-1].intro == atom.intro)
                 limit = self.hard_max_chars if (current[-1].glued or in_list) else self.max_chars
-                if size > limit:
+                # An intro sentence opens a new passage when that lets its whole list stay with it.
+                list_end = list_ends.get((atom.start, atom.end)) if atom.glued else None
+                moves_list = (list_end is not None and list_end - current[0].start > self.hard_max_chars
+                              and list_end - atom.start <= self.hard_max_chars)
+                if size > limit or moves_list:
                     groups.append(current)
                     current = []
             current.append(atom)

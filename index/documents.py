@@ -23,6 +23,16 @@ LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 FENCE = "---"
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text, so a bad one gets a file:line error."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @dataclass(frozen=True)
 class ValidationError:
     """One problem in one document, with where it is and how to fix it."""
@@ -58,8 +68,8 @@ class Document:
     def metadata(self) -> dict[str, Any]:
         """Everything but the text, as stored in the index and served with citations."""
         data = asdict(self)
-        data.pop("text")
-        data.pop("extra")
+        for internal in ("text", "extra", "body_line", "id_line"):
+            data.pop(internal)
         return data
 
 
@@ -126,7 +136,7 @@ def parse_document(path: Path, raw: bytes, display_path: str | None = None) -> t
         return fail(1, "front matter is not closed", "add a '---' line after the last front matter field")
     front_lines = lines[1:closing]
     try:
-        front = yaml.safe_load("\n".join(front_lines)) or {}
+        front = yaml.load("\n".join(front_lines), Loader=_FrontMatterLoader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1

@@ -5,13 +5,15 @@ import hashlib
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -61,6 +63,9 @@ class Embedder:
             import torch
             from sentence_transformers import SentenceTransformer
 
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
             if self.threads:
                 torch.set_num_threads(self.threads)
             self._model = SentenceTransformer(str(self.model_path), device="cpu")
@@ -106,5 +111,3 @@ class Embedder:
             self._cache.popitem(last=False)
         return vector
 
-    def encode_many(self, texts: Iterable[str]) -> np.ndarray:
-        return self.encode(list(texts))

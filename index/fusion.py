@@ -7,6 +7,7 @@ BM25 is divided by the best BM25 score among the candidates. Reciprocal rank fus
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,9 +58,11 @@ class Fusion:
             return []
         if self.method == "rrf":
             for ranked_by in ("dense", "section", "lexical"):
-                ordered = sorted(candidates, key=lambda c: -getattr(c, ranked_by))
-                for rank, candidate in enumerate(ordered):
-                    if getattr(candidate, ranked_by) > 0:
+                values = sorted((getattr(c, ranked_by) for c in candidates), reverse=True)
+                for candidate in candidates:
+                    value = getattr(candidate, ranked_by)
+                    if ranked_by != "lexical" or value > 0:  # no BM25 match is no rank
+                        rank = bisect.bisect_left([-v for v in values], -value)  # ties share a rank
                         candidate.score += 1.0 / (RRF_K + rank + 1)
         else:
             best_lexical = max(c.lexical for c in candidates)

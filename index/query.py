@@ -74,9 +74,9 @@ class QueryRewriter:
         for pattern, terms in self._patterns:
             if pattern.search(folded):
                 expansions.extend(t for t in terms if t not in expansions)
-        text = query
+        text = folded  # the model is uncased; folding also puts British spellings in the corpus's form
         for wrong, right in corrections.items():
-            text = re.sub(rf"\b{re.escape(wrong)}\b", right, text, flags=re.IGNORECASE)
+            text = re.sub(rf"\b{re.escape(wrong)}\b", right, text)
         if expansions:
             text = f"{text} ({', '.join(expansions)})"
         lexical = [corrections.get(w, w) for w in query_words] + [w for t in expansions for w in words(t)]

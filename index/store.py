@@ -115,14 +115,17 @@ def current_build(index_dir: Path) -> Path | None:
 
 def publish(index_dir: Path, build: Path, keep: int) -> None:
     """Points `current` at a finished build in one atomic rename, then prunes old builds."""
+    replaced = current_build(index_dir)
     temporary = index_dir / f".{CURRENT}.{os.getpid()}"
     if temporary.is_symlink() or temporary.exists():
         temporary.unlink()
     os.symlink(os.path.relpath(build, index_dir), temporary)
     os.replace(temporary, index_dir / CURRENT)
     fsync_tree_dir(index_dir)
-    builds = sorted((p for p in (index_dir / BUILDS).iterdir() if p.is_dir()), key=lambda p: p.name)
-    for old in [p for p in builds if p != build][: max(0, len(builds) - 1 - keep)]:
+    # Keep the `keep` most recent older builds; the one just replaced counts as the most recent.
+    older = sorted((p for p in (index_dir / BUILDS).iterdir() if p.is_dir() and p != build),
+                   key=lambda p: (p == replaced, p.stat().st_mtime_ns, p.name))
+    for old in older[: max(0, len(older) - keep)]:
         shutil.rmtree(old, ignore_errors=True)
 
 

@@ -6,12 +6,20 @@ Helpers live in index_helpers.py (a plain module: tests/ folders have no __init_
 """
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from index_helpers import copy_index, make_builder, write_corpus
+
+
+@pytest.fixture(autouse=True)
+def _no_rca_settings_from_the_environment(monkeypatch):
+    """Settings come from the tests, never from the developer's shell (or var/index)."""
+    for name in [n for n in os.environ if n.startswith("RCA_")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

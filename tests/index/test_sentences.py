@@ -59,7 +59,7 @@ def test_start_and_end_limit_the_split_and_offsets_index_the_whole_text():
     assert spans[0][0] == start and spans[-1][1] == end
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.text(alphabet=st.sampled_from(list("abAB1 .!?\n\"')(-:e.g")), max_size=80))
 def test_spans_are_ordered_stripped_and_cover_every_non_space_character(text):
     spans = sentence_spans(text)
@@ -88,7 +88,7 @@ def sentence(draw) -> str:
     return " ".join(parts) + draw(st.sampled_from([".", ".", "!", "?"]))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.lists(sentence(), min_size=1, max_size=6), st.sampled_from([" ", "  ", "\n"]))
 def test_generated_sentences_are_found_exactly(parts, separator):
     text = separator.join(parts)

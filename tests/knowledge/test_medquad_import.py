@@ -144,7 +144,7 @@ def test_entities_are_decoded(fixture_output):
 def test_key_points_heading_and_list_items(fixture_output):
     out, _ = fixture_output
     text = (out / "nci-anal-cancer.md").read_text(encoding="utf-8")
-    prevention = sections_of(split_document(text)[1])["Prevention"]
+    prevention = sections_of(split_document(text)[1])["Prevention of anal cancer"]
     assert prevention.startswith(
         "### Key Points\n\n"
         "- Avoiding risk factors and increasing protective factors may help prevent cancer.\n"
@@ -184,13 +184,15 @@ def test_no_trailing_spaces_no_triple_blank_lines_final_newline(fixture_output):
         assert text.endswith("\n") and not text.endswith("\n\n")
 
 
-def test_key_points_only_heading_not_question_text(fixture_output):
+def test_headings_are_topics_key_points_and_key_point_titles(fixture_output):
     out, _ = fixture_output
     for path in out.glob("nci-*.md"):
         text = path.read_text(encoding="utf-8")
         headings = [line for line in text.split("\n") if line.startswith("#")]
         assert all("?" not in h for h in headings)  # MedQuAD question text is never copied
-        assert [h for h in headings if h.startswith("### ")] == ["### Key Points"] * text.count("### ")
+        for heading in (h for h in headings if h.startswith("### ")):
+            # a block's title line (a key point, "Stage I Anal Cancer") becomes its heading, as on cancer.gov
+            assert " - " not in heading and len(heading) < 300, (path.name, heading)
 
 
 def test_answer_to_markdown_small_example():
@@ -202,7 +204,7 @@ def test_answer_to_markdown_small_example():
         "Surgery     Surgery is common.\n"
     )
     assert mq.answer_to_markdown(answer) == (
-        "### Key Points\n\n- First point.\n- Second point:\n- Nested\n\nFirst point.\n\nIntro:\n\n"
+        "### Key Points\n\n- First point.\n- Second point:\n- Nested\n\n### First point.\n\nIntro:\n\n"
         "- Chest x-ray : An x-ray.\n- Biopsy: removal.\n\nAfter list.\n\nSurgery\n\nSurgery is common."
     )
 
@@ -219,10 +221,12 @@ def test_anal_cancer_files_merge_into_one_document(fixture_output):
     assert front["url"] == "https://www.cancer.gov/types/anal/patient/anal-treatment-pdq"
     assert "0000005_1.xml" in front["source"] and "0000005_2.xml" in front["source"]
     assert list(sections_of(body)) == [
-        "About anal cancer", "Risk factors", "Signs and symptoms", "Diagnosis: tests and exams",
-        "Stages", "Treatment", "Outlook (prognosis)", "Prevention", "Research and clinical trials",
+        "General information about anal cancer", "Risk factors for anal cancer",
+        "Signs and symptoms of anal cancer", "Diagnosis of anal cancer: tests and exams", "Stages of anal cancer",
+        "Treatment of anal cancer", "Outlook (prognosis) for anal cancer", "Prevention of anal cancer",
+        "Research and clinical trials for anal cancer",
     ]
-    assert body.startswith("# Anal Cancer\n\n## About anal cancer\n\n")
+    assert body.startswith("# Anal Cancer\n\n## General information about anal cancer\n\n")
 
 
 def test_front_matter(fixture_output):
@@ -249,8 +253,9 @@ def test_title_restores_sezary_but_body_stays_verbatim(tmp_path):
     text = (tmp_path / "nci-mycosis-fungoides-and-the-sezary-syndrome.md").read_text(encoding="utf-8")
     front, body = split_document(text)
     assert front["title"] == "Mycosis Fungoides and the Sézary Syndrome"
-    assert "## About mycosis fungoides and the Sézary syndrome" in body
-    body_text = body.split("\n", 3)[3]  # after "# title", blank, "## About ..."
+    assert "## General information about mycosis fungoides and the Sézary syndrome" in body
+    # topic headings are built from the (restored) title; the quoted text keeps MedQuAD's spelling
+    body_text = "\n".join(line for line in body.split("\n") if not line.startswith(("# ", "## ")))
     assert "Sézary" not in body_text and "Szary" in body_text
 
 
