@@ -24,7 +24,7 @@ index-if-missing: setup
 	@$(PY) -m index build
 
 run: index-if-missing
-	@echo "Type a question (Ctrl-D to quit). The web server arrives with the server issue."
+	@echo "Type a question and press Enter (Ctrl-D to quit). The web assistant arrives with the server."
 	$(PY) -m index search
 
 search: index-if-missing

@@ -65,9 +65,12 @@ def command_build(args: argparse.Namespace) -> int:
 
 
 def command_verify(args: argparse.Namespace) -> int:
+    from index.embedder import Embedder
+    from index.search import expected_build
     from index.verify import verify
 
-    problems = verify(settings.get("knowledge_dir"), settings.get("index_dir"))
+    embedder = Embedder(settings.get("model_path") or None)  # only its weights are hashed, it is not loaded
+    problems = verify(settings.get("knowledge_dir"), settings.get("index_dir"), expected_build(embedder))
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -90,24 +93,33 @@ def _print_human(query: str, results: list[Any]) -> None:
 
 
 def command_search(args: argparse.Namespace) -> int:
+    if args.query is not None and not args.query.strip():
+        print("error: the query is empty. Give some words to search for.", file=sys.stderr)
+        return EXIT_USAGE
     searcher = _searcher()
     k = args.k or settings.get("search_k")
     if args.query is not None:
-        if not args.query.strip():
-            print("error: the query is empty. Give some words to search for.", file=sys.stderr)
-            return EXIT_USAGE
         results = searcher.search(args.query, k=k)
         if args.json:
             print(json.dumps({"query": args.query, "results": [r.to_dict() for r in results]}, ensure_ascii=False))
         else:
             _print_human(args.query, results)
         return EXIT_OK
-    for line in sys.stdin:  # model start-up is paid once for the whole stream
+    interactive = sys.stdin.isatty() and not args.json
+    while True:  # model start-up is paid once for the whole stream
+        if interactive:
+            print("question> ", end="", flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return EXIT_OK
         query = line.strip()
-        if query:
-            results = searcher.search(query, k=k)
+        if not query:
+            continue
+        results = searcher.search(query, k=k)
+        if interactive:
+            _print_human(query, results)
+        else:
             print(json.dumps({"query": query, "results": [r.to_dict() for r in results]}, ensure_ascii=False), flush=True)
-    return EXIT_OK
 
 
 def command_eval(args: argparse.Namespace) -> int:

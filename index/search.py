@@ -51,6 +51,13 @@ class SearchResult:
                 "confidence": self.confidence}
 
 
+def expected_build(embedder: Embedder, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the index must have been built with for this configuration to search it."""
+    chunker = Chunker(settings.get("chunk_max_chars", overrides), settings.get("chunk_hard_max_chars", overrides))
+    return {"model": {"name": embedder.name, "weights_sha256": embedder.weights_hash},
+            "chunker": chunker.to_dict(), "tokenizer": Tokenizer().to_dict()}
+
+
 class Searcher:
     """Answers queries from one index snapshot; `reload_if_changed` swaps to a newer build."""
 
@@ -70,11 +77,8 @@ class Searcher:
     def from_settings(cls, overrides: dict[str, Any] | None = None, embedder: Embedder | None = None) -> "Searcher":
         get = lambda name: settings.get(name, overrides)  # noqa: E731
         embedder = embedder or Embedder(get("model_path") or None, get("torch_threads"))
-        chunker = Chunker(get("chunk_max_chars"), get("chunk_hard_max_chars"))
         index_dir = get("index_dir")
-        expected = {"model": {"name": embedder.name, "weights_sha256": embedder.weights_hash},
-                    "chunker": chunker.to_dict(), "tokenizer": Tokenizer().to_dict()}
-        snapshot = load_current(index_dir, expected)
+        snapshot = load_current(index_dir, expected_build(embedder, overrides))
         fusion = Fusion(get("dense_weight"), get("section_weight"), get("lexical_weight"))
         return cls(snapshot, embedder, fusion, get("candidates"), index_dir, get("section_candidates"))
 

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from index.documents import load_documents
 from index.store import IndexError_, load_current
 
 
-def verify(knowledge_dir: Path, index_dir: Path) -> list[str]:
-    """Problems found, each naming its fix; an empty list means the index is sound and up to date."""
+def verify(knowledge_dir: Path, index_dir: Path, expected: dict[str, Any] | None = None) -> list[str]:
+    """Problems found, each naming its fix; an empty list means the index is sound and up to date.
+
+    `expected` (model, chunker, tokenizer) makes it also check the index suits the current configuration.
+    """
     try:
-        snapshot = load_current(index_dir)  # checks manifest, checksums and counts
+        snapshot = load_current(index_dir, expected)  # checks manifest, checksums, counts, configuration
     except IndexError_ as exc:
         return [str(exc)]
     problems: list[str] = []
