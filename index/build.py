@@ -73,6 +73,24 @@ class BuildSummary:
         return result
 
 
+def load_records(trials_dir: Path | None, organisations_dir: Path | None,
+                 texts: dict[str, str]) -> tuple[dict[str, list[dict[str, Any]]], list[ValidationError]]:
+    """Trial and organisation records, validated against the document texts their citations quote."""
+    records: dict[str, list[dict[str, Any]]] = {"trials": [], "organisations": []}
+    errors: list[ValidationError] = []
+    for kind, folder in (("trials", trials_dir), ("organisations", organisations_dir)):
+        if folder is None:
+            continue
+        if kind == "trials":
+            from knowledge.trials import load_trials as loader
+        else:
+            from knowledge.organisations import load_organisations as loader
+        items, problems = loader(folder, texts)
+        records[kind] = [item.to_dict() for item in items]
+        errors.extend(problems)
+    return records, errors
+
+
 @contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """An exclusive lock that the kernel releases if the build dies, so it never goes stale."""
@@ -116,7 +134,8 @@ class IndexBuilder:
 
     def __init__(self, knowledge_dir: Path, index_dir: Path, embedder: Embedder, chunker: Chunker,
                  tokenizer: Tokenizer | None = None, exact_max: int = 50_000, batch_size: int = 64,
-                 keep_builds: int = 2, progress: TextIO | None = sys.stderr):
+                 keep_builds: int = 2, progress: TextIO | None = sys.stderr,
+                 trials_dir: Path | None = None, organisations_dir: Path | None = None):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if keep_builds < 0:
@@ -130,6 +149,8 @@ class IndexBuilder:
         self.batch_size = batch_size
         self.keep_builds = keep_builds
         self.progress = progress
+        self.trials_dir = trials_dir
+        self.organisations_dir = organisations_dir
 
     def expected(self) -> dict[str, Any]:
         """What an index must have been built with to be reused or served by this configuration."""
@@ -140,6 +161,10 @@ class IndexBuilder:
         documents = load_documents(self.knowledge_dir)
         if documents.errors:
             raise InvalidDocuments(documents.errors)  # before any lock or write: the index stays as it was
+        records, record_errors = load_records(self.trials_dir, self.organisations_dir,
+                                              {d.doc_id: d.text for d in documents.documents})
+        if record_errors:
+            raise InvalidDocuments(record_errors)
         with build_lock(self.index_dir):
             _remove_abandoned(self.index_dir)
             expected = self.expected()
@@ -190,8 +215,11 @@ class IndexBuilder:
                 summary.passages_removed += old_docs[doc_id]["passages"]
 
             same_tokenizer = previous is not None and previous.manifest.get("tokenizer") == self.tokenizer.to_dict()
+            same_records = previous is not None and previous.records == records
+            if not same_records and previous is not None:
+                summary.note = "\n".join(filter(None, [summary.note, "Trial or organisation records changed."]))
             unchanged = not (summary.documents_added or summary.documents_changed or summary.documents_removed)
-            if previous is not None and same_tokenizer and unchanged:
+            if previous is not None and same_tokenizer and same_records and unchanged:
                 summary.published = False
                 summary.build_id = previous.build_id
                 summary.passages_total = len(passages)
@@ -213,10 +241,11 @@ class IndexBuilder:
                 "model": expected["model"], "dimension": int(matrix.shape[1]), "chunker": expected["chunker"],
                 "tokenizer": self.tokenizer.to_dict(), "dense": dense.to_dict(), "sections": sections.to_dict(),
                 "documents": manifest_docs, "passages": len(passages), "vectors": int(matrix.shape[0]),
+                "records": {kind: len(items) for kind, items in records.items()},
                 "build_seconds": round(time.perf_counter() - started, 2),
             }
             temporary = self.index_dir / f".tmp-{build_id}"
-            write_build(temporary, manifest, stored_docs, passages, matrix, dense, lexical, sections)
+            write_build(temporary, manifest, stored_docs, passages, matrix, dense, lexical, sections, records)
             (self.index_dir / BUILDS).mkdir(exist_ok=True)
             final = self.index_dir / BUILDS / build_id
             os.replace(temporary, final)

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from knowledge.validation import ValidationError
+
 REQUIRED_FIELDS = ("id", "title", "publisher", "language", "licence")
 OPTIONAL_FIELDS = ("url", "last_reviewed", "retrieved", "attribution", "source")
 ALLOWED_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
@@ -31,19 +33,6 @@ _FrontMatterLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-
-
-@dataclass(frozen=True)
-class ValidationError:
-    """One problem in one document, with where it is and how to fix it."""
-
-    path: str
-    line: int
-    problem: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.problem}. Fix: {self.fix}"
 
 
 @dataclass

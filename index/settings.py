@@ -46,6 +46,13 @@ SETTINGS: list[Setting] = [
     Setting("embed_batch_size", 64, "Passages embedded per batch while building.", int),
     Setting("torch_threads", 0, "CPU threads for the model; 0 lets torch decide.", int),
     Setting("keep_builds", 2, "Older index builds kept beside the current one, for running readers.", int),
+    Setting("trials_dir", "knowledge/trials", "Folder of trial records (YAML), validated at index time.", _path),
+    Setting("organisations_dir", "knowledge/organisations", "Folder of organisation records (YAML).", _path),
+    Setting("cache_dir", "var/cache", "Derived data kept between runs, e.g. intent example vectors.", _path),
+    Setting("reports_dir", "var/reports", "Where unanswered questions and feedback are logged, redacted.", _path),
+    Setting("answer_threshold", 0.45, "Below this retrieval confidence the assistant says it is not sure.", float),
+    Setting("intent_threshold", 0.45, "Below this similarity to any intent example, the intent is unknown.", float),
+    Setting("message_max_chars", 1000, "Longest message accepted from a user.", int),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -3,7 +3,7 @@
     var/index/
       current -> builds/20261122T101500-ab12cd   (relative symlink, replaced in one rename)
       builds/<build id>/manifest.json, documents.json, passages.jsonl, vectors.npy, dense.faiss, bm25/,
-                        vocabulary.json, sections.json, section_vectors.npy
+                        vocabulary.json, sections.json, section_vectors.npy, records.json
       .build.lock                                 (held by the one build allowed at a time)
 """
 from __future__ import annotations
@@ -82,6 +82,7 @@ class IndexSnapshot:
     dense: DenseIndex
     lexical: LexicalIndex
     sections: SectionIndex
+    records: dict[str, list[dict[str, Any]]]  # "trials", "organisations": record dicts with resolved citations
 
     @property
     def build_id(self) -> str:
@@ -90,7 +91,7 @@ class IndexSnapshot:
 
 def write_build(folder: Path, manifest: dict[str, Any], documents: dict[str, dict[str, Any]],
                 passages: list[Passage], vectors: np.ndarray, dense: DenseIndex, lexical: LexicalIndex,
-                sections: SectionIndex) -> None:
+                sections: SectionIndex, records: dict[str, list[dict[str, Any]]] | None = None) -> None:
     """Writes every artefact, then the manifest (with their checksums) last."""
     folder.mkdir(parents=True)
     (folder / "documents.json").write_text(json.dumps(documents, ensure_ascii=False, sort_keys=True), encoding="utf-8")
@@ -101,6 +102,7 @@ def write_build(folder: Path, manifest: dict[str, Any], documents: dict[str, dic
     dense.save(folder)
     lexical.save(folder)
     sections.save(folder)
+    (folder / "records.json").write_text(json.dumps(records or {}, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     manifest = dict(manifest, files=artefact_files(folder))
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     fsync_tree(folder)
@@ -198,13 +200,16 @@ def load_build(build: Path, index_dir: Path, expected: dict[str, Any] | None = N
         dense = DenseIndex.load(build, manifest["dense"]["type"])
         lexical = LexicalIndex.load(build, Tokenizer(manifest.get("tokenizer", {}).get("language", "english")))
         sections = SectionIndex.load(build, passages)
+        records_file = build / "records.json"
+        records = json.loads(records_file.read_text(encoding="utf-8")) if records_file.is_file() else {}
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"Index at {build} cannot be read ({type(exc).__name__}: {exc}). {_fix(index_dir)}") from exc
     counts = {"manifest passages": manifest.get("passages"), "passages": len(passages), "vectors": len(vectors),
               "manifest vectors": manifest.get("vectors"), "dense": dense.size, "bm25": lexical.size}
     if len(set(counts.values())) != 1:
         raise IndexCorrupt(f"Index at {build} is inconsistent: counts differ {counts}. {_fix(index_dir)}")
-    return IndexSnapshot(build, manifest, documents, passages, vectors, dense, lexical, sections)
+    records = {"trials": records.get("trials", []), "organisations": records.get("organisations", [])}
+    return IndexSnapshot(build, manifest, documents, passages, vectors, dense, lexical, sections, records)
 
 
 def load_current(index_dir: Path, expected: dict[str, Any] | None = None, verify_checksums: bool = True) -> IndexSnapshot:

@@ -59,6 +59,84 @@ def _add_import_medquad(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_run_import_medquad)
 
 
+def _add_import_trials(subparsers: argparse._SubParsersAction) -> None:
+    """`import-trials`: ClinicalTrials.gov records -> documents/trials/ctgov-<nct>.md + trials/ctgov-<nct>.yml."""
+    import datetime
+
+    documents_out, records_out = DEFAULT_DOCUMENTS_DIR / "trials", PACKAGE_DIR / "trials"
+
+    def run(args: argparse.Namespace) -> int:
+        from knowledge.trials_import import import_trials, parse_only
+
+        try:
+            only = parse_only(args.only)
+        except ValueError as exc:
+            print(f"error: --only: {exc}", file=sys.stderr)
+            return 2
+        return import_trials([Path(s) for s in args.files], Path(args.documents_out), Path(args.records_out),
+                             args.retrieved, only=only or None, stdout=sys.stdout, stderr=sys.stderr)
+
+    parser = subparsers.add_parser(
+        "import-trials",
+        help="turn ClinicalTrials.gov study records (API v2 JSON or classic XML) into documents and trial records",
+        description=(
+            "Import ClinicalTrials.gov studies: API v2 JSON (one study, or a {\"studies\": [...]} page) or "
+            "classic <clinical_study> XML. Each study becomes a Markdown document ctgov-<nct>.md (the record's "
+            "text, verbatim apart from whitespace) and a trial record ctgov-<nct>.yml citing it. "
+            "Exit status: 0 ok, 1 if any file failed, 2 for bad arguments."
+        ),
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="study files, or folders of *.json/*.xml files")
+    parser.add_argument("--documents-out", default=str(documents_out), metavar="DIR",
+                        help=f"folder for the documents (default: {_display(documents_out)})")
+    parser.add_argument("--records-out", default=str(records_out), metavar="DIR",
+                        help=f"folder for the trial records (default: {_display(records_out)})")
+    parser.add_argument("--retrieved", default=datetime.date.today().isoformat(), metavar="YYYY-MM-DD",
+                        help="date the records were downloaded, used when a record gives no last-update date "
+                             "(default: today)")
+    parser.add_argument("--only", action="append", default=[], metavar="NCT[,NCT...]",
+                        help="import only these studies (repeatable); others in the files are skipped")
+    parser.set_defaults(handler=run)
+
+
+def _add_import_organisations(subparsers: argparse._SubParsersAction) -> None:
+    """`import-organisations`: an organisation directory CSV -> documents/organisations/<slug>.md + organisations/<slug>.yml."""
+    documents_out = DEFAULT_DOCUMENTS_DIR / "organisations"
+
+    def run(args: argparse.Namespace) -> int:
+        from knowledge.organisations_import import import_organisations
+
+        return import_organisations(Path(args.file), out=Path(args.out) if args.out else None,
+                                    documents_out=Path(args.documents_out), publisher=args.publisher,
+                                    licence=args.licence, title=args.title, retrieved=args.retrieved, url=args.url,
+                                    attribution=args.attribution, stdout=sys.stdout, stderr=sys.stderr)
+
+    parser = subparsers.add_parser(
+        "import-organisations",
+        help="turn an organisation directory (CSV) into a cited document and organisation records",
+        description=(
+            "Import an organisation directory CSV with the header name,country,cancer site,website,contact "
+            "(cancer_site is accepted too; 'cancer site' may list several sites separated by ';'; an optional "
+            "kind column sets the kind, else 'patient organisation'). Writes a Markdown document with one line "
+            "per organisation, verbatim from the CSV, and one record per row citing its line. Bad rows are "
+            "reported as FILE:LINE and left out. Exit status: 0 ok, 1 if any row failed, 2 for bad arguments."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE.csv", help="the organisation directory, as UTF-8 CSV")
+    parser.add_argument("--out", metavar="FILE.yml",
+                        help=f"record file to write (default: {_display(PACKAGE_DIR / 'organisations')}/<slug>.yml, "
+                             "the slug made from the CSV file name)")
+    parser.add_argument("--documents-out", default=str(documents_out), metavar="DIR",
+                        help=f"folder for the generated document <slug>.md (default: {_display(documents_out)})")
+    parser.add_argument("--title", help="the directory's name, the document title (default: from the file name)")
+    parser.add_argument("--publisher", required=True, help="who publishes the directory")
+    parser.add_argument("--licence", required=True, help="the directory's licence or reuse terms")
+    parser.add_argument("--retrieved", metavar="YYYY-MM-DD", help="date the directory was obtained (default: today)")
+    parser.add_argument("--url", default="", help="address of the original directory, if any")
+    parser.add_argument("--attribution", default="", help="attribution text the publisher asks for, if any")
+    parser.set_defaults(handler=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m knowledge",
@@ -66,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_import_medquad(subparsers)
+    _add_import_trials(subparsers)
+    _add_import_organisations(subparsers)
     return parser
 
 

@@ -23,16 +23,6 @@ def _no_rca_settings_from_the_environment(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def embedder():
-    """The real embedding model, loaded once for the whole session."""
-    from index.embedder import Embedder
-
-    model = Embedder()
-    model.dimension  # load now, so no test pays for it alone
-    return model
-
-
-@pytest.fixture(scope="session")
 def tiny_index(tmp_path_factory, embedder) -> dict[str, Path]:
     """The CORPUS built once per session. Tests that change it must copy it first (copy_index)."""
     root = tmp_path_factory.mktemp("tiny")

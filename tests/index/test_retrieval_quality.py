@@ -10,8 +10,6 @@ from __future__ import annotations
 import pytest
 
 from index import settings
-from index.build import IndexBuilder
-from index.chunker import Chunker
 from index.documents import load_documents
 from index.evaluate import DEFAULT_SETS, evaluate
 from index.search import Searcher
@@ -27,10 +25,8 @@ def test_shipped_documents_are_valid():
 
 
 @pytest.fixture(scope="module")
-def real_searcher(tmp_path_factory, embedder):
-    index_dir = tmp_path_factory.mktemp("real") / "index"
-    IndexBuilder(KNOWLEDGE, index_dir, embedder, Chunker(), progress=None).run()
-    return Searcher(load_current(index_dir), embedder)
+def real_searcher(real_index_dir, embedder):
+    return Searcher(load_current(real_index_dir), embedder)
 
 
 @pytest.mark.slow

@@ -1,0 +1,75 @@
+"""Small talk and routing replies: greet, goodbye, thanks, capabilities, hand-off, feedback, out of scope."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import report, templates
+from bot.actions.common import send, text_of
+from bot.messages import Message, button
+
+SUGGESTIONS = [button("Ask a question about a rare cancer", "What is a rare cancer?"),
+               button("Find a clinical trial", "Find a clinical trial"),
+               button("Find a patient organisation", "Find a patient organisation")]
+
+
+class _Template:
+    """Mixin for an action whose reply is one fixed template (not an Action itself, so it is not registered)."""
+
+    action_name = ""
+    intent = ""
+    text = ""
+    buttons: list[dict[str, str]] = []
+
+    def name(self) -> str:
+        return self.action_name
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        send(dispatcher, [Message(self.text, buttons=list(self.buttons))], self.intent)
+        return []
+
+
+class ActionGreet(_Template, Action):
+    action_name, intent, text, buttons = "action_greet", "greet", templates.GREET, SUGGESTIONS
+
+
+class ActionGoodbye(_Template, Action):
+    action_name, intent, text = "action_goodbye", "goodbye", templates.GOODBYE
+
+
+class ActionThanks(_Template, Action):
+    action_name, intent, text = "action_thanks", "thanks", templates.THANKS
+
+
+class ActionBotCapabilities(_Template, Action):
+    action_name, intent, text, buttons = "action_bot_capabilities", "bot_capabilities", templates.CAPABILITIES, SUGGESTIONS
+
+
+class ActionHumanHandoff(_Template, Action):
+    action_name, intent, text = "action_human_handoff", "human_handoff", templates.HANDOFF
+
+
+class ActionOutOfScope(_Template, Action):
+    action_name, intent, text, buttons = "action_out_of_scope", "out_of_scope", templates.OUT_OF_SCOPE, SUGGESTIONS
+
+
+class ActionDefaultFallback(Action):
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        report.record("not_understood", text_of(tracker))
+        send(dispatcher, [Message(templates.FALLBACK, buttons=list(SUGGESTIONS))], "out_of_scope")
+        return []
+
+
+class ActionFeedback(Action):
+    def name(self) -> str:
+        return "action_feedback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        report.record("feedback", text_of(tracker))
+        send(dispatcher, [Message(templates.FEEDBACK)], "feedback")
+        return []

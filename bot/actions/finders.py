@@ -1,0 +1,92 @@
+"""Trial and organisation searches, and the one-question form that asks for a missing cancer type."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import resources, templates
+from bot.actions.common import entity, send, slot, text_of
+from bot.finders import find_organisations, find_trials
+from bot.messages import Message, button
+
+COMMON_CANCERS = ("sarcoma", "uveal melanoma", "anal cancer", "salivary gland cancer", "thymoma")
+ASK = {"trial_form": templates.ASK_CANCER_TYPE_TRIAL, "organisation_form": templates.ASK_CANCER_TYPE_ORGANISATION}
+FORM_INTENT = {"trial_form": "find_trial", "organisation_form": "find_organisation"}
+
+
+def _found(tracker: Tracker, name: str) -> str | None:
+    """A slot value from this message's entities, else from the conversation."""
+    return entity(tracker, name) or resources.get().entities.first(text_of(tracker)).get(name) or slot(tracker, name)
+
+
+class ActionFindTrial(Action):
+    def name(self) -> str:
+        return "action_find_trial"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        cancer_type, country = _found(tracker, "cancer_type"), _found(tracker, "country")
+        if not cancer_type:
+            return ActionAskCancerType.ask(dispatcher, "trial_form")
+        message = find_trials(resources.get(), cancer_type, country, text_of(tracker))
+        send(dispatcher, [message], "find_trial")
+        return [SlotSet("cancer_type", cancer_type), SlotSet("country", country), SlotSet("requested_slot", None),
+                SlotSet("active_form", None)]
+
+
+class ActionFindOrganisation(Action):
+    def name(self) -> str:
+        return "action_find_organisation"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        cancer_type, country = _found(tracker, "cancer_type"), _found(tracker, "country")
+        if not cancer_type and not country:
+            return ActionAskCancerType.ask(dispatcher, "organisation_form")
+        message = find_organisations(resources.get(), cancer_type, country)
+        send(dispatcher, [message], "find_organisation")
+        return [SlotSet("cancer_type", cancer_type), SlotSet("country", country), SlotSet("requested_slot", None),
+                SlotSet("active_form", None)]
+
+
+class ActionAskCancerType(Action):
+    """The form's question, with quick replies; also used by Rasa forms as `action_ask_cancer_type`."""
+
+    def name(self) -> str:
+        return "action_ask_cancer_type"
+
+    @staticmethod
+    def ask(dispatcher: CollectingDispatcher, form: str) -> list[dict[str, Any]]:
+        buttons = [button(name.capitalize(), name) for name in COMMON_CANCERS]
+        send(dispatcher, [Message(ASK[form], buttons=buttons)], FORM_INTENT[form])
+        return [SlotSet("requested_slot", "cancer_type"), SlotSet("active_form", form)]
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        form = (tracker.active_loop or {}).get("name") or slot(tracker, "active_form") or "trial_form"
+        return self.ask(dispatcher, form if form in ASK else "trial_form")
+
+
+class _ValidateCancerType:
+    """Mixin for the forms' validation actions (not an Action itself, so it is not registered)."""
+
+    form = ""
+
+    def name(self) -> str:
+        return f"validate_{self.form}"
+
+    def validate_cancer_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: dict[str, Any]) -> dict[str, Any]:
+        canonical = resources.get().entities.canonical("cancer_type", str(value or text_of(tracker)))
+        if canonical is None:
+            send(dispatcher, [Message(templates.UNKNOWN_CANCER)], FORM_INTENT[self.form])
+            return {"cancer_type": None}
+        return {"cancer_type": canonical}
+
+
+class ValidateTrialForm(_ValidateCancerType, FormValidationAction):
+    form = "trial_form"
+
+
+class ValidateOrganisationForm(_ValidateCancerType, FormValidationAction):
+    form = "organisation_form"

@@ -1,0 +1,101 @@
+"""The embedded dialogue engine: the default, no Rasa server needed.
+
+One turn: red flags first; then intent and entities; entities fill slots as Rasa's slot mappings would;
+a small policy mirroring `bot/data/rules.yml` picks the action; the same Rasa SDK action classes a Rasa
+server would call run in-process on a `Tracker` built from the stored state.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import ACTIONS
+from bot.messages import Message
+from bot.resources import Resources
+from bot.safety import find_red_flag
+from bot.store import ConversationStore
+
+INTENT_ACTIONS = {
+    "greet": "action_greet", "goodbye": "action_goodbye", "thanks": "action_thanks",
+    "ask_question": "action_answer_question", "find_trial": "action_find_trial",
+    "find_organisation": "action_find_organisation", "emergency": "action_emergency",
+    "out_of_scope": "action_out_of_scope", "human_handoff": "action_human_handoff",
+    "bot_capabilities": "action_bot_capabilities", "feedback": "action_feedback",
+}
+FORM_INTENTS = {"trial_form": "find_trial", "organisation_form": "find_organisation"}
+HISTORY_TURNS = 50
+
+
+class InvalidMessage(ValueError):
+    pass
+
+
+class Engine:
+    def __init__(self, resources: Resources, store: ConversationStore, max_chars: int = 1000):
+        if max_chars < 1:
+            raise ValueError(f"max_chars must be at least 1, got {max_chars}")
+        self.resources = resources
+        self.store = store
+        self.max_chars = max_chars
+
+    def route(self, text: str, slots: dict[str, Any], entities: dict[str, str]) -> tuple[str, float]:
+        """The intent this turn is handled as, and the classifier's confidence."""
+        if find_red_flag(text):
+            return "emergency", 1.0
+        prediction = self.resources.intents.run(text)
+        intent, confidence = prediction.name, prediction.confidence
+        form = slots.get("active_form")
+        answers_form = "cancer_type" in entities or (form == "organisation_form" and "country" in entities)
+        if form in FORM_INTENTS and (answers_form or intent in (None, "inform")):
+            return FORM_INTENTS[form], confidence
+        if intent in INTENT_ACTIONS and not (intent == "out_of_scope" and entities.get("cancer_type")):
+            return intent, confidence
+        if entities.get("cancer_type"):
+            return "ask_question", confidence
+        if intent is None:
+            results = self.resources.searcher.search(text, k=1)
+            if results and results[0].confidence >= self.resources.answer_threshold:
+                return "ask_question", confidence
+        return "out_of_scope", confidence  # also a bare yes/no/answer with no form to fill
+
+    def handle(self, session_id: str, text: str) -> dict[str, Any]:
+        text = (text or "").strip()
+        if not text:
+            raise InvalidMessage("The message is empty. Type a question.")
+        if len(text) > self.max_chars:
+            raise InvalidMessage(f"The message is too long ({len(text)} characters). Keep it under {self.max_chars}.")
+        state = self.store.load(session_id)
+        slots = state["slots"]
+        found = self.resources.entities.run(text)
+        entities = {}
+        for entity in found:
+            entities.setdefault(entity.entity, entity.value)
+        intent, confidence = self.route(text, slots, entities)
+        if intent != FORM_INTENTS.get(slots.get("active_form") or ""):
+            slots.update(active_form=None, requested_slot=None)  # a new topic leaves the form
+        slots.update(entities)  # slot mappings: from_entity
+        messages = self._run(INTENT_ACTIONS[intent], session_id, text, intent, confidence, found, slots)
+        history = state.setdefault("history", [])
+        history.append({"time": int(time.time()), "user": text, "intent": intent,
+                        "messages": [m.to_dict() for m in messages]})
+        del history[:-HISTORY_TURNS]
+        self.store.save(session_id, state)
+        return {"session_id": session_id, "intent": intent, "confidence": confidence,
+                "messages": [m.to_dict() for m in messages]}
+
+    def _run(self, action_name: str, session_id: str, text: str, intent: str, confidence: float,
+             found: list[Any], slots: dict[str, Any]) -> list[Message]:
+        latest = {"text": text, "intent": {"name": intent, "confidence": confidence},
+                  "entities": [e.to_dict() for e in found]}
+        form = slots.get("active_form")
+        tracker = Tracker(session_id, dict(slots), latest, [], False, None, {"name": form} if form else {},
+                          "action_listen")
+        dispatcher = CollectingDispatcher()
+        events = ACTIONS[action_name]().run(dispatcher, tracker, {}) or []
+        for event in events:
+            if event.get("event") == "slot" and event.get("name") in slots:
+                slots[event["name"]] = event.get("value")
+        return [Message.from_dispatched(sent) for sent in dispatcher.messages]

@@ -1,0 +1,108 @@
+"""Cancer type and country from a message: lookup tables plus synonyms from nlu.yml, tolerant of typos.
+
+Every phrase of the lookup tables and synonyms maps to one canonical value. A message is matched
+exactly first (longest phrase wins), then, for what is left, by fuzzy match of its word n-grams.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from bot.nlu_data import NluData
+from index.lexical import fold
+
+ENTITIES = ("cancer_type", "country")
+_WORDS = re.compile(r"[a-z0-9]+")
+# Words too general to name a cancer or a country on their own.
+_GENERIC = {"cancer", "cancers", "tumor", "tumors", "tumour", "tumours", "carcinoma", "disease", "rare", "the", "of"}
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity: str
+    value: str  # canonical
+    text: str  # as written
+    start: int
+    end: int
+    score: float  # 100 for an exact match
+
+    def to_dict(self) -> dict[str, object]:
+        return {"entity": self.entity, "value": self.value, "start": self.start, "end": self.end,
+                "text": self.text, "confidence": round(self.score / 100, 3)}
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORDS.findall(fold(text)))
+
+
+def _edits_allowed(phrase: str) -> int:
+    return 1 if len(phrase) < 8 else 2
+
+
+class EntityExtractor:
+    """`known_words`: correctly spelt words (e.g. the corpus vocabulary) that are never typo-corrected,
+    so "woman" does not become "Oman"."""
+
+    def __init__(self, nlu: NluData, known_words: set[str] | frozenset[str] = frozenset(), min_fuzzy_length: int = 5):
+        if min_fuzzy_length < 3:
+            raise ValueError(f"min_fuzzy_length must be at least 3, got {min_fuzzy_length}")
+        self.min_fuzzy_length = min_fuzzy_length
+        self.known_words = {fold(w) for w in known_words}
+        self.phrases: dict[str, tuple[str, str]] = {}  # folded phrase -> (entity, canonical)
+        for entity in ENTITIES:
+            for value in nlu.lookups.get(entity, set()):
+                self.phrases.setdefault(_key(value), (entity, nlu.synonyms.get(value.lower(), value)))
+        canonical_entity = {canonical: entity for entity, canonical in self.phrases.values()}
+        for variant, canonical in nlu.synonyms.items():
+            entity = canonical_entity.get(canonical) or self.phrases.get(_key(canonical), (None, ""))[0]
+            if entity:
+                self.phrases[_key(variant)] = (entity, canonical)
+                self.phrases.setdefault(_key(canonical), (entity, canonical))
+        self.phrases = {k: v for k, v in self.phrases.items() if k and k not in _GENERIC}
+        self._fuzzy_keys = [k for k in self.phrases if len(k) >= min_fuzzy_length]
+        self._longest = max((len(k.split()) for k in self.phrases), default=1)
+
+    def canonical(self, entity: str, text: str) -> str | None:
+        """The canonical value of a phrase (exactly, else fuzzily), or None."""
+        found = [e for e in self.run(text) if e.entity == entity]
+        return found[0].value if found else None
+
+    def run(self, text: str) -> list[Entity]:
+        folded = fold(text)
+        tokens = [(m.group(), m.start(), m.end()) for m in _WORDS.finditer(folded)]
+        taken = [False] * len(tokens)
+        found: list[Entity] = []
+        for size in range(min(self._longest, len(tokens)), 0, -1):
+            for i in range(len(tokens) - size + 1):
+                if any(taken[i:i + size]):
+                    continue
+                phrase = " ".join(t for t, _, _ in tokens[i:i + size])
+                hit = self.phrases.get(phrase)
+                score = 100.0
+                if hit is None and self._may_be_misspelt(phrase):
+                    limit = _edits_allowed(phrase)
+                    match = process.extractOne(phrase, self._fuzzy_keys, scorer=Levenshtein.distance, score_cutoff=limit)
+                    if match:
+                        hit, score = self.phrases[match[0]], 100.0 * (1 - match[1] / max(len(phrase), 1))
+                if hit is None:
+                    continue
+                start, end = tokens[i][1], tokens[i + size - 1][2]
+                found.append(Entity(hit[0], hit[1], text[start:end], start, end, score))
+                taken[i:i + size] = [True] * size
+        return sorted(found, key=lambda e: e.start)
+
+    def _may_be_misspelt(self, phrase: str) -> bool:
+        words = phrase.split()
+        if len(phrase) < self.min_fuzzy_length or set(words) <= _GENERIC:
+            return False
+        return not all(w in self.known_words or w in _GENERIC for w in words)
+
+    def first(self, text: str) -> dict[str, str]:
+        """The first value of each entity found: {"cancer_type": ..., "country": ...}."""
+        values: dict[str, str] = {}
+        for entity in self.run(text):
+            values.setdefault(entity.entity, entity.value)
+        return values

@@ -1,0 +1,111 @@
+"""Trial and organisation finders over the validated records, each result backed by its citation."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from bot import templates
+from bot.messages import Message, citation_from_record, citation_from_result
+from bot.resources import Resources
+
+MAX_LISTED = 8
+STATUS_LABELS = {"planned": "planned", "recruiting": "recruiting", "underway": "underway",
+                 "completed": "completed", "closed": "closed", "unknown": "status unknown"}
+_STATUS_WORDS = {"recruiting": ("recruiting", "open", "enrolling", "join"), "completed": ("completed", "finished", "results"),
+                 "planned": ("planned", "upcoming", "future", "planning")}
+WIDE_AREAS = {"europe", "international", "worldwide"}
+REGISTRY_QUERY = "searchable database of clinical trials"
+DIRECTORY_QUERY = "list of rare cancer patient organisations by country and cancer site"
+
+
+def requested_status(text: str) -> str | None:
+    lowered = text.lower()
+    for status, words in _STATUS_WORDS.items():
+        if any(re.search(rf"\b{w}\b", lowered) for w in words):
+            return status
+    return None
+
+
+class _Canonical:
+    """Canonical values of record fields, computed once per text."""
+
+    def __init__(self, resources: Resources):
+        self.resources = resources
+        self.value = lru_cache(maxsize=4096)(self._value)
+
+    def _value(self, entity: str, text: str) -> str:
+        return (self.resources.entities.canonical(entity, text) or text).lower()
+
+
+def _same_cancer(canonical: _Canonical, wanted: str, written: str) -> bool:
+    record = canonical.value("cancer_type", written)
+    wanted = wanted.lower()
+    return wanted == record or wanted in written.lower() or f" {wanted}" in f" {record}"
+
+
+def _record_citations(resources: Resources, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    citations, seen = [], set()
+    for record in records:
+        citation = citation_from_record(record["citation"], resources.document(record["citation"]["doc_id"]))
+        key = (citation["doc_id"], citation["start"], citation["end"])
+        if key not in seen:
+            seen.add(key)
+            citations.append(citation)
+    return citations
+
+
+def _pointers(resources: Resources, query: str) -> list[dict[str, Any]]:
+    results = resources.searcher.search(query, k=2)
+    return [citation_from_result(r) for r in results if r.confidence >= resources.answer_threshold]
+
+
+def find_trials(resources: Resources, cancer_type: str, country: str | None, message: str) -> Message:
+    canonical = _Canonical(resources)
+    status = requested_status(message)
+    matches = [t for t in resources.trials if any(_same_cancer(canonical, cancer_type, c) for c in t["cancer_types"])]
+    if status:
+        matches = [t for t in matches if t["status"] == status] or matches
+    where = ""
+    if country:
+        in_country = [t for t in matches if any(canonical.value("country", c) == country.lower()
+                                                for c in t.get("countries", []) + [s.get("country", "") for s in t.get("sites", [])])]
+        if in_country:
+            matches, where = in_country, f" in {country}"
+    if not matches:
+        where = f" in {country}" if country else ""
+        return Message(templates.NO_TRIALS.format(cancer=cancer_type, where=where),
+                       citations=_pointers(resources, REGISTRY_QUERY))
+    listed = matches[:MAX_LISTED]
+    lines = [templates.TRIALS_FOUND.format(count=len(matches), studies="study" if len(matches) == 1 else "studies",
+                                           cancer=cancer_type, where=where)]
+    for trial in listed:
+        details = ", ".join(filter(None, [STATUS_LABELS.get(trial["status"], trial["status"]), trial.get("group", "")]))
+        link = f" {trial['url']}" if trial.get("url") else ""
+        lines.append(f"- {trial['title']} ({'; '.join(trial['cancer_types'])}): {details}.{link}")
+    return Message("\n".join(lines), citations=_record_citations(resources, listed), trials=listed)
+
+
+def find_organisations(resources: Resources, cancer_type: str | None, country: str | None) -> Message:
+    canonical = _Canonical(resources)
+    matches = list(resources.organisations)
+    about = ""
+    if country:
+        here = [o for o in matches if canonical.value("country", o.get("country", "")) == country.lower()]
+        matches = here or [o for o in matches if o.get("country", "").lower() in WIDE_AREAS]
+        about = f" in {country}" if here else f" working across Europe or internationally (none listed in {country})"
+    if cancer_type:
+        specific = [o for o in matches if any(_same_cancer(canonical, cancer_type, s) for s in o.get("cancer_sites", []))]
+        general = [o for o in matches if not o.get("cancer_sites")]
+        matches = specific + [o for o in general if o.get("kind") in ("patient organisation", "reference network", "charity")]
+        about += f" for {cancer_type}" if specific else f" for rare cancers in general (none specific to {cancer_type})"
+    if not matches:
+        return Message(templates.NO_ORGANISATIONS.format(about=about), citations=_pointers(resources, DIRECTORY_QUERY))
+    listed = matches[:MAX_LISTED]
+    lines = [templates.ORGANISATIONS_FOUND.format(count=len(matches), about=about,
+                                                  organisations="organisation" if len(matches) == 1 else "organisations")]
+    for organisation in listed:
+        extra = ", ".join(filter(None, [organisation.get("kind", ""), organisation.get("country", "")]))
+        site = f" {organisation['website']}" if organisation.get("website") else ""
+        lines.append(f"- {organisation['name']} ({extra}).{site}")
+    return Message("\n".join(lines), citations=_record_citations(resources, listed), organisations=listed)

@@ -1,0 +1,84 @@
+"""Intent classification: nearest neighbours over sentence embeddings of the nlu.yml examples.
+
+An intent's score is the mean cosine similarity of its k closest examples. Below `threshold` the
+classifier abstains (returns None) and the engine falls back on what retrieval can say. Example
+vectors are cached on disk, keyed by the nlu.yml digest and the model weights, so start-up is fast.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.nlu_data import NluData
+from index.embedder import Embedder
+from index.lexical import fold
+
+
+@dataclass(frozen=True)
+class IntentPrediction:
+    name: str | None  # None: below the threshold
+    confidence: float
+    ranking: tuple[tuple[str, float], ...]
+
+
+class IntentClassifier:
+    def __init__(self, nlu: NluData, embedder: Embedder, k: int = 3, threshold: float = 0.5,
+                 cache_dir: Path | None = None):
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        if not 0 <= threshold < 1:
+            raise ValueError(f"threshold must be in [0, 1), got {threshold}")
+        if not nlu.examples:
+            raise ValueError("nlu data has no intent examples; check bot/data/nlu.yml")
+        self.k = k
+        self.threshold = threshold
+        self.embedder = embedder
+        self.labels: list[str] = []
+        texts: list[str] = []
+        for intent in nlu.intents:
+            for text in nlu.examples[intent]:
+                self.labels.append(intent)
+                texts.append(fold(text))
+        self.intents = nlu.intents
+        self._label_index = np.array([self.intents.index(label) for label in self.labels])
+        self.vectors = self._vectors(texts, nlu.digest, cache_dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "knn-embedding", "k": self.k, "threshold": self.threshold, "examples": len(self.labels)}
+
+    def _vectors(self, texts: list[str], digest: str, cache_dir: Path | None) -> np.ndarray:
+        key = hashlib.sha256(f"{digest}:{self.embedder.weights_hash}:{len(texts)}".encode()).hexdigest()[:16]
+        path = cache_dir / f"intent-vectors-{key}.npy" if cache_dir else None
+        if path is not None and path.is_file():
+            try:
+                vectors = np.load(path, allow_pickle=False)
+                if vectors.shape[0] == len(texts):
+                    return vectors
+            except (OSError, ValueError):
+                pass  # a damaged cache is rebuilt below
+        vectors = self.embedder.encode(texts, batch_size=128)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as handle:
+                np.save(handle, vectors, allow_pickle=False)
+            os.replace(handle.name, path)
+        return vectors
+
+    def scores(self, text: str) -> dict[str, float]:
+        similarity = self.vectors @ self.embedder.encode_query(fold(text))
+        result = {}
+        for position, intent in enumerate(self.intents):
+            own = np.sort(similarity[self._label_index == position])[::-1][: self.k]
+            result[intent] = float(own.mean()) if len(own) else 0.0
+        return result
+
+    def run(self, text: str) -> IntentPrediction:
+        ranking = tuple(sorted(self.scores(text).items(), key=lambda item: -item[1]))
+        best, confidence = ranking[0]
+        return IntentPrediction(best if confidence >= self.threshold else None, round(confidence, 4), ranking)

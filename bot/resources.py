@@ -1,0 +1,64 @@
+"""What the dialogue needs loaded once per process: search, records, intents and entities.
+
+The embedded engine and the Rasa action server share one `Resources`, built lazily from the settings
+table; tests install their own with `use()`.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from bot.entities import EntityExtractor
+from bot.intents import IntentClassifier
+from bot.nlu_data import NluData, load_nlu
+from index import settings
+from index.search import Searcher
+
+
+@dataclass
+class Resources:
+    searcher: Searcher
+    nlu: NluData
+    entities: EntityExtractor
+    intents: IntentClassifier
+    answer_threshold: float = 0.45
+
+    @property
+    def trials(self) -> list[dict[str, Any]]:
+        return self.searcher.snapshot.records.get("trials", [])
+
+    @property
+    def organisations(self) -> list[dict[str, Any]]:
+        return self.searcher.snapshot.records.get("organisations", [])
+
+    def document(self, doc_id: str) -> dict[str, Any] | None:
+        return self.searcher.snapshot.documents.get(doc_id)
+
+    @classmethod
+    def from_settings(cls, overrides: dict[str, Any] | None = None) -> "Resources":
+        searcher = Searcher.from_settings(overrides)
+        nlu = load_nlu()
+        intents = IntentClassifier(nlu, searcher.embedder, threshold=settings.get("intent_threshold", overrides),
+                                   cache_dir=settings.get("cache_dir", overrides))
+        entities = EntityExtractor(nlu, known_words=set(searcher.snapshot.lexical.vocabulary))
+        return cls(searcher, nlu, entities, intents, settings.get("answer_threshold", overrides))
+
+
+_current: Resources | None = None
+_lock = threading.Lock()
+
+
+def get() -> Resources:
+    global _current
+    if _current is None:
+        with _lock:
+            if _current is None:
+                _current = Resources.from_settings()
+    return _current
+
+
+def use(resources: Resources | None) -> None:
+    """Install (or with None, forget) the resources every action uses."""
+    global _current
+    _current = resources

@@ -1,0 +1,47 @@
+"""Every fixed sentence the assistant may say. All other text it shows is quoted from the sources."""
+from __future__ import annotations
+
+GREET = "Hello. I can answer questions about rare cancers from trusted sources, and help you find clinical trials and patient organisations. What would you like to know?"
+GOODBYE = "Goodbye, and take care. You can come back any time."
+THANKS = "You're welcome. Is there anything else you would like to know?"
+CAPABILITIES = (
+    "I can answer general questions about rare cancers, quoting trusted sources such as the U.S. National "
+    "Cancer Institute, and show you each source. I can also look for clinical trials and patient "
+    "organisations. I can't diagnose, and I can't advise on your own treatment: your care team can."
+)
+HANDOFF = (
+    "I can't put you through to a person from here. Please contact your specialist nurse or your care "
+    "team directly, using the phone number in your appointment letter or from your hospital. If you feel "
+    "unwell now, call your hospital's helpline; in an emergency call 112 (EU), 999 (UK) or 911 (US)."
+)
+FEEDBACK = "Thank you for your feedback. It helps the people who look after this assistant improve it."
+OUT_OF_SCOPE = (
+    "I'm sorry, I can only help with questions about rare cancers, clinical trials and patient organisations."
+)
+FALLBACK = "I'm sorry, I didn't understand that. You can ask me about a rare cancer, a clinical trial or a patient organisation."
+ANSWER_INTRO = "Here is what the sources say:"
+NOT_SURE = (
+    "I'm not sure: I couldn't find a passage in my sources that answers this. The closest sources I have "
+    "are below. Your specialist nurse or doctor is the best person to ask."
+)
+PERSONAL_TREATMENT = (
+    "I can't advise on your own treatment. Please talk to your care team before changing anything: they "
+    "know your situation."
+)
+GENERAL_INFORMATION = "Here is general information from the sources, which may help you prepare your questions:"
+ASK_CANCER_TYPE_TRIAL = "Which type of cancer should I look for trials for?"
+ASK_CANCER_TYPE_ORGANISATION = "Which type of cancer, or which country, should I look for organisations for?"
+TRIALS_FOUND = "I found {count} {studies} for {cancer}{where}:"
+NO_TRIALS = (
+    "I couldn't find a trial for {cancer}{where} in my records. It's possible there is no trial you can "
+    "take part in yet. You can search the trial registries and ask your cancer specialist or specialist "
+    "nurse about trials:"
+)
+ORGANISATIONS_FOUND = "I found {count} {organisations}{about}:"
+NO_ORGANISATIONS = (
+    "I couldn't find an organisation{about} in my records. These sources list patient organisations and "
+    "treatment centres for rare cancers:"
+)
+UNKNOWN_CANCER = "I don't know that type of cancer yet. Could you write its name another way?"
+
+ALL = [value for name, value in sorted(globals().items()) if name.isupper() and isinstance(value, str)]

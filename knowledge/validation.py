@@ -1,0 +1,17 @@
+"""The one shape of a validation problem in curated content: where it is, what is wrong, how to fix it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ValidationError:
+    """One problem in one file, with where it is and how to fix it."""
+
+    path: str
+    line: int
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.problem}. Fix: {self.fix}"
