@@ -197,14 +197,14 @@ _PATTERNS: list[tuple[Category, re.Pattern[str], bool]] = [
     (cat, re.compile(pat), strong) for cat, pat, strong in _RAW_PATTERNS
 ]
 
-# Phrases after a match that take it out of the picture ("want to die at home" is a wish about
+# Phrases right after a match (used with .match) that take it out of the picture ("want to die at home" is a wish about
 # end-of-life care, not a risk of suicide).
 _AFTER_EXCLUSIONS: dict[Category, re.Pattern[str]] = {
     "self_harm": re.compile(
-        r"^\W*(?:peacefully|at home|in (?:a |the )?(?:hospice|hospital)|with dignity|in my (?:own )?(?:bed|sleep)|comfortabl[ey]"
+        r"\W*(?:peacefully|at home|in (?:a |the )?(?:hospice|hospital)|with dignity|in my (?:own )?(?:bed|sleep)|comfortabl[ey]"
         r"|(?:while |when )?(?:shaving|cooking|chopping|gardening)|by accident|accidentally|(?:when|while) i fell|falling|in a fall)"
     ),
-    "medical": re.compile(r"^\W*(?:lung|vertebra)"),
+    "medical": re.compile(r"\W*(?:lung|vertebra)"),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -244,6 +244,9 @@ def _fever_spans(sent: str, offset: int) -> Iterator[tuple[int, int]]:
 
 # --------------------------------------------------------------------------------------------
 # Sentences, clauses, tokens.
+
+_LOOK_BACK = 160  # characters around a match that negation and persons are looked for in
+_MAX_CANDIDATES = 50  # matches looked at per pattern and sentence
 
 _SENTENCE_END = re.compile(r"[!?\n]+|\.(?!\d)")
 _CLAUSE_BREAK = re.compile(
@@ -291,7 +294,7 @@ _INDIRECT_PERSONAL = re.compile(
     r"do i need to (?:go|call|worry)|am i (?:dying|ok|okay))\b"
 )
 _QUESTION_START = re.compile(
-    r"^\W*(?:(?:so|and|ok|okay|hi|hello|hey|please|quick question|question)\W+)*"
+    r"\W*(?:(?:so|and|ok|okay|hi|hello|hey|please|quick question|question)\W+)*"
     r"(?:what|what's|whats|why|how|when|which|who|whom|where|is|are|was|were|can|could|does|do|did|"
     r"will|would|should|may|might|tell me|explain|describe|define|list|info|information|any info)\b(?!')"
 )
@@ -334,7 +337,7 @@ def _tokens(text: str, start: int, end: int) -> list[str]:
 
 def _negated(norm: str, clause_start: int, match_start: int, window: int = 5) -> bool:
     """Is there a negation before the match in its clause, in scope of the match?"""
-    before = norm[clause_start:match_start]
+    before = norm[max(clause_start, match_start - _LOOK_BACK):match_start]
     if _NEGATION_PHRASES.search(before):
         # "free of", "no sign of", "no longer": negation in scope unless a new subject follows it
         for m in _NEGATION_PHRASES.finditer(before):
@@ -362,24 +365,23 @@ def _negated(norm: str, clause_start: int, match_start: int, window: int = 5) ->
 
 def _bound_to_person(norm: str, clause_start: int, clause_end: int, s: int, e: int) -> bool:
     """Is a person (I, my dad, she...) tied to the symptom in its clause?"""
-    if _INDIRECT_PERSONAL.search(norm, clause_start, s):
+    if _INDIRECT_PERSONAL.search(norm, max(clause_start, s - _LOOK_BACK), s):
         return True
     if any(t in _PERSONAL for t in _tokens(norm, s, e)):
         return True  # "why can't I breathe", "lost control of my bladder"
-    before = _tokens(norm, clause_start, s)[-7:]
+    before = _tokens(norm, max(clause_start, s - _LOOK_BACK), s)[-7:]
     for i in range(len(before) - 1, -1, -1):
         if before[i] in _PERSONAL:
             if not any(t in _KNOWLEDGE_BLOCKERS for t in before[i + 1:]):
                 return True
             break
-    after = _tokens(norm, e, clause_end)[:3]
+    after = _tokens(norm, e, min(clause_end, e + _LOOK_BACK))[:3]
     return any(t in _PERSONAL for t in after) and not any(t in _KNOWLEDGE_BLOCKERS for t in after)
 
 
-def _informational(norm: str, sent_start: int, sent_end: int, s: int, e: int) -> bool:
-    """Does the sentence ask about the symptom in general rather than report it?"""
-    sentence = norm[sent_start:sent_end]
-    if _QUESTION_START.search(sentence):
+def _informational(norm: str, sent_start: int, sent_end: int) -> bool:
+    """Does the sentence ask about symptoms in general rather than report one?"""
+    if _QUESTION_START.match(norm, sent_start, sent_end):
         return True
     if sent_end < len(norm) and norm[sent_end] == "?":
         return True
@@ -390,23 +392,26 @@ def _sentences(norm: str) -> list[tuple[int, int]]:
     return _spans(_SENTENCE_END, norm, 0, len(norm))
 
 
-def _clause_of(norm: str, sent_start: int, sent_end: int, pos: int) -> tuple[int, int]:
-    for start, end in _spans(_CLAUSE_BREAK, norm, sent_start, sent_end):
-        if start <= pos < end:
-            return start, end
-    return sent_start, sent_end
-
-
 def _candidates(norm: str) -> Iterator[RedFlag]:
+    """Flags in text order; after the first medical flag only self-harm ones are looked at."""
+    medical_found = False
     for sent_start, sent_end in _sentences(norm):
-        sentence = norm[sent_start:sent_end]
         found: list[tuple[Category, int, int, bool]] = []
         for category, pattern, strong in _PATTERNS:
+            if medical_found and category == "medical":
+                continue
             for m in pattern.finditer(norm, sent_start, sent_end):
                 if m.end() > m.start():
                     found.append((category, m.start(), m.end(), strong))
-        for s, e in _fever_spans(sentence, sent_start):
-            found.append(("medical", s, e, False))
+                if len(found) > _MAX_CANDIDATES:
+                    break
+        if not medical_found:
+            for s, e in _fever_spans(norm[sent_start:sent_end], sent_start):
+                found.append(("medical", s, e, False))
+                if len(found) > 2 * _MAX_CANDIDATES:
+                    break
+        if not found:
+            continue
         found.sort(key=lambda f: (f[1], -f[2]))
         merged: list[tuple[Category, int, int, bool]] = []
         for flag in found:  # overlapping matches of one category become one phrase
@@ -415,24 +420,43 @@ def _candidates(norm: str) -> Iterator[RedFlag]:
                 merged[-1] = (last[0], last[1], max(last[2], flag[2]), last[3] or flag[3])
             else:
                 merged.append(flag)
+        sentence = _Sentence(norm, sent_start, sent_end)
         for category, s, e, strong in merged:
-            exclusion = _AFTER_EXCLUSIONS.get(category)
-            if exclusion is not None and exclusion.search(norm[e:sent_end]):
+            if medical_found and category == "medical":
                 continue
-            clause_start, clause_end = _clause_of(norm, sent_start, sent_end, s)
-            if _negated(norm, clause_start, s):
-                continue
-            if _PAST.search(sentence) and not _PRESENT.search(sentence):
-                continue
-            if strong or _bound_to_person(norm, clause_start, clause_end, s, e):
+            if sentence.flagged(category, s, e, strong):
+                medical_found = medical_found or category == "medical"
                 yield RedFlag(category, "", s, e)
-                continue
-            if _URGENT.search(sentence):
-                yield RedFlag(category, "", s, e)
-                continue
-            if _informational(norm, sent_start, sent_end, s, e):
-                continue
-            yield RedFlag(category, "", s, e)
+
+
+class _Sentence:
+    """Facts about one sentence, worked out once and only when a pattern matched in it."""
+
+    def __init__(self, norm: str, start: int, end: int) -> None:
+        self.norm, self.start, self.end = norm, start, end
+        self.clauses = _spans(_CLAUSE_BREAK, norm, start, end) or [(start, end)]
+        text = norm[start:end]
+        self.past = bool(_PAST.search(text)) and not _PRESENT.search(text)
+        self.urgent = bool(_URGENT.search(text))
+        self.informational = _informational(norm, start, end)
+
+    def clause_of(self, pos: int) -> tuple[int, int]:
+        for start, end in self.clauses:
+            if start <= pos < end:
+                return start, end
+        return self.start, self.end
+
+    def flagged(self, category: Category, s: int, e: int, strong: bool) -> bool:
+        norm = self.norm
+        exclusion = _AFTER_EXCLUSIONS.get(category)
+        if exclusion is not None and exclusion.match(norm, e, min(self.end, e + _LOOK_BACK)):
+            return False
+        clause_start, clause_end = self.clause_of(s)
+        if _negated(norm, clause_start, s) or self.past:
+            return False
+        if strong or self.urgent or _bound_to_person(norm, clause_start, clause_end, s, e):
+            return True
+        return not self.informational
 
 
 def find_red_flag(text: str) -> RedFlag | None:

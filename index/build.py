@@ -168,7 +168,11 @@ class IndexBuilder:
         with build_lock(self.index_dir):
             _remove_abandoned(self.index_dir)
             expected = self.expected()
-            previous, note = (None, "") if force else _previous(self.index_dir, expected)
+            # Vectors are reusable whenever the model is the same; whole documents only if the chunker is too.
+            previous, note = (None, "") if force else _previous(self.index_dir, {"model": expected["model"]})
+            same_chunker = previous is not None and previous.manifest.get("chunker") == expected["chunker"]
+            if previous is not None and not same_chunker:
+                note = "Chunker settings changed: every document re-chunked, unchanged passages keep their vectors."
             summary = BuildSummary(note=note)
             old_docs = previous.manifest["documents"] if previous else {}
             old_passages: dict[str, list[int]] = {}
@@ -183,7 +187,7 @@ class IndexBuilder:
             stored_docs: dict[str, dict[str, Any]] = {}
             for document in sorted(documents.documents, key=lambda d: d.doc_id):
                 old = old_docs.get(document.doc_id)
-                if old and old["sha256"] == document.content_hash and previous is not None:
+                if old and old["sha256"] == document.content_hash and previous is not None and same_chunker:
                     reused = [previous.passages[i] for i in old_passages.get(document.doc_id, [])]
                     vectors.extend(previous.vectors[i] for i in old_passages.get(document.doc_id, []))
                     summary.documents_unchanged += 1

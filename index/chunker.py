@@ -16,7 +16,7 @@ from index.sentences import sentence_spans
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]+")
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 
 
 @dataclass
@@ -181,18 +181,25 @@ class Chunker:
         groups: list[list[_Atom]] = []
         current: list[_Atom] = []
         list_ends: dict[tuple[int, int], int] = {}
+        first_item_ends: dict[tuple[int, int], int] = {}
         for atom in atoms:
             if atom.intro is not None:
                 list_ends[atom.intro] = atom.end
+                first_item_ends.setdefault(atom.intro, atom.end)
         for atom in atoms:
             if current:
                 size = atom.end - current[0].start
                 in_list = atom.intro is not None and (current[-1].glued or current[-1].intro == atom.intro)
                 limit = self.hard_max_chars if (current[-1].glued or in_list) else self.max_chars
-                # An intro sentence opens a new passage when that lets its whole list stay with it.
-                list_end = list_ends.get((atom.start, atom.end)) if atom.glued else None
-                moves_list = (list_end is not None and list_end - current[0].start > self.hard_max_chars
-                              and list_end - atom.start <= self.hard_max_chars)
+                # An intro sentence opens a new passage when that keeps its whole list with it, or
+                # failing that, at least the list's first item.
+                moves_list = False
+                if atom.glued and (atom.start, atom.end) in list_ends:
+                    target = list_ends[(atom.start, atom.end)]
+                    if target - atom.start > self.hard_max_chars:
+                        target = first_item_ends[(atom.start, atom.end)]
+                    moves_list = (target - current[0].start > self.hard_max_chars
+                                  and target - atom.start <= self.hard_max_chars)
                 if size > limit or moves_list:
                     groups.append(current)
                     current = []

@@ -36,7 +36,7 @@ from typing import Any, Iterable, TextIO
 
 import yaml
 
-from knowledge.medquad_import import _yaml_value, write_atomically
+from knowledge.medquad_import import write_atomically
 from knowledge.records import RawRecord
 from knowledge.trials import NCT_PATTERN, trial_from_record
 
@@ -508,6 +508,17 @@ def pick_copies(studies: list[Study]) -> tuple[list[Study], list[tuple[Study, li
 # --------------------------------------------------------------------------- rendering
 
 
+def _yaml_value(key: str, value: str, *, quote: bool) -> str:
+    """A front matter scalar: plain when it loads back unchanged, else double-quoted (JSON syntax)."""
+    if not quote and "\n" not in value:
+        try:
+            if yaml.safe_load(f"{key}: {value}") == {key: value}:
+                return value
+        except yaml.YAMLError:
+            pass
+    return json.dumps(value, ensure_ascii=False)
+
+
 def render_front_matter(study: Study, retrieved: str) -> str:
     date_key, date_value = ("last_reviewed", study.last_update) if study.last_update else ("retrieved", retrieved)
     fields = [
@@ -543,13 +554,18 @@ def _contact_line(contact: Contact) -> str:
     return "- " + (f"{who}: " if who and details else who) + ", ".join(details)
 
 
+def _no_headings(text: str) -> str:
+    """Record text must not open sections of its own: a line starting '# ' gets a leading space."""
+    return re.sub(r"(?m)^(#{1,6}(?:[ \t]|$))", r" \1", text)
+
+
 def render_body(study: Study) -> str:
     parts = [f"# {study.brief_title}"]
     intro = _items([("ClinicalTrials.gov ID", study.nct_id), ("Official title", study.official_title),
                     ("Acronym", study.acronym), ("Lead sponsor", study.sponsor), ("Study type", study.study_type)])
     parts.append(intro)
     if study.summary:
-        parts.append(f"## Summary\n\n{study.summary}")
+        parts.append(f"## Summary\n\n{_no_headings(study.summary)}")
     if study.conditions:
         parts.append(f"## Conditions\n\n{conditions_block(study)}")
     parts.append("## Status\n\n" + _items([("Overall status", study.overall_status), ("Why stopped", study.why_stopped),
@@ -562,7 +578,7 @@ def render_body(study: Study) -> str:
         parts.append("## Phases\n\n" + "\n".join(lines))
     eligibility = _items([("Sex", study.sex), ("Minimum age", study.minimum_age), ("Maximum age", study.maximum_age),
                           ("Healthy volunteers", study.healthy_volunteers)])
-    eligibility = "\n\n".join(p for p in (eligibility, study.criteria) if p)
+    eligibility = "\n\n".join(p for p in (eligibility, _no_headings(study.criteria)) if p)
     if eligibility:
         parts.append(f"## Eligibility\n\n{eligibility}")
     if study.sites:

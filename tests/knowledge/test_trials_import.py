@@ -9,7 +9,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -525,3 +524,17 @@ def test_tidy_markdown_keeps_lines():
 def test_tidying_only_changes_whitespace(text):
     for tidy in (ti.tidy_textblock, ti.tidy_markdown):
         assert squeeze(tidy(text)) == squeeze(text)
+
+
+def test_record_text_cannot_open_sections(tmp_path):
+    study = json.loads((V2 / "biomcp_captures" / "get_nct06604689_20260811.json").read_text(encoding="utf-8"))
+    study["protocolSection"]["descriptionModule"]["briefSummary"] = "# Not a heading\n\nText.\n## Nor this"
+    path = tmp_path / "study.json"
+    path.write_text(json.dumps(study), encoding="utf-8")
+    assert run_import([path], tmp_path / "out")[0] == 0
+    _, body = document_of(tmp_path / "out", "NCT06604689")
+    assert sections_of(body)["Summary"] == " # Not a heading\n\nText.\n ## Nor this"
+    document, errors = parse_document(Path("x.md"), (tmp_path / "out" / "docs" / "ctgov-nct06604689.md").read_bytes())
+    from index.chunker import Chunker
+    assert {tuple(p.section) for p in Chunker().run(document)} <= {(), ("Summary",), ("Conditions",), ("Status",),
+                                                                   ("Phases",), ("Eligibility",)}
