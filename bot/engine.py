@@ -55,11 +55,11 @@ class Engine:
             return intent, confidence
         if entities.get("cancer_type"):
             return "ask_question", confidence
-        if intent is None:
+        if intent != "out_of_scope":  # unsure, or an answer with no form to fill: is it a question the sources speak to?
             results = self.resources.searcher.search(text, k=1)
-            if results and results[0].confidence >= self.resources.answer_threshold:
+            if results and results[0].confidence >= self.resources.domain_threshold:
                 return "ask_question", confidence
-        return "out_of_scope", confidence  # also a bare yes/no/answer with no form to fill
+        return "out_of_scope", confidence
 
     def handle(self, session_id: str, text: str) -> dict[str, Any]:
         text = (text or "").strip()

@@ -100,6 +100,13 @@ class EntityExtractor:
             return False
         return not all(w in self.known_words or w in _GENERIC for w in words)
 
+    def delexicalize(self, text: str) -> str:
+        """The text with each entity replaced by its kind ("trials for cancer in country")."""
+        for found in sorted(self.run(text), key=lambda e: -e.start):
+            placeholder = "cancer" if found.entity == "cancer_type" else "country"
+            text = text[:found.start] + placeholder + text[found.end:]
+        return text
+
     def first(self, text: str) -> dict[str, str]:
         """The first value of each entity found: {"cancer_type": ..., "country": ...}."""
         values: dict[str, str] = {}

@@ -60,6 +60,14 @@ def _pointers(resources: Resources, query: str) -> list[dict[str, Any]]:
     return [citation_from_result(r) for r in results if r.confidence >= resources.answer_threshold]
 
 
+def general_guidance(resources: Resources, message: str) -> list[Message]:
+    """What the sources say about the request itself, if they say it well: shown before a listing or a question."""
+    from bot.answers import answer_question
+
+    messages, confidence = answer_question(resources, message)
+    return messages if confidence >= resources.answer_threshold else []
+
+
 def find_trials(resources: Resources, cancer_type: str, country: str | None, message: str) -> Message:
     canonical = _Canonical(resources)
     status = requested_status(message)
@@ -91,8 +99,8 @@ def find_organisations(resources: Resources, cancer_type: str | None, country: s
     matches = list(resources.organisations)
     about = ""
     if country:
-        here = [o for o in matches if canonical.value("country", o.get("country", "")) == country.lower()]
-        matches = here or [o for o in matches if o.get("country", "").lower() in WIDE_AREAS]
+        here = [o for o in matches if canonical.value("country", o.get("country") or "") == country.lower()]
+        matches = here or [o for o in matches if (o.get("country") or "").lower() in WIDE_AREAS]
         about = f" in {country}" if here else f" working across Europe or internationally (none listed in {country})"
     if cancer_type:
         specific = [o for o in matches if any(_same_cancer(canonical, cancer_type, s) for s in o.get("cancer_sites", []))]
@@ -105,7 +113,7 @@ def find_organisations(resources: Resources, cancer_type: str | None, country: s
     lines = [templates.ORGANISATIONS_FOUND.format(count=len(matches), about=about,
                                                   organisations="organisation" if len(matches) == 1 else "organisations")]
     for organisation in listed:
-        extra = ", ".join(filter(None, [organisation.get("kind", ""), organisation.get("country", "")]))
+        extra = ", ".join(filter(None, [organisation.get("kind"), organisation.get("country")]))
         site = f" {organisation['website']}" if organisation.get("website") else ""
         lines.append(f"- {organisation['name']} ({extra}).{site}")
     return Message("\n".join(lines), citations=_record_citations(resources, listed), organisations=listed)

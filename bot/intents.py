@@ -11,7 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -29,7 +29,7 @@ class IntentPrediction:
 
 class IntentClassifier:
     def __init__(self, nlu: NluData, embedder: Embedder, k: int = 3, threshold: float = 0.5,
-                 cache_dir: Path | None = None):
+                 cache_dir: Path | None = None, delexicalize: Callable[[str], str] | None = None):
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         if not 0 <= threshold < 1:
@@ -39,21 +39,26 @@ class IntentClassifier:
         self.k = k
         self.threshold = threshold
         self.embedder = embedder
+        # Entity values replaced by their kind, in examples and messages alike, so "trials for <a long
+        # cancer name>" is judged by its request, not by the cancer's words.
+        self.delexicalize = delexicalize or (lambda text: text)
         self.labels: list[str] = []
         texts: list[str] = []
         for intent in nlu.intents:
             for text in nlu.examples[intent]:
                 self.labels.append(intent)
-                texts.append(fold(text))
+                texts.append(self.delexicalize(fold(text)))
         self.intents = nlu.intents
         self._label_index = np.array([self.intents.index(label) for label in self.labels])
         self.vectors = self._vectors(texts, nlu.digest, cache_dir)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "knn-embedding", "k": self.k, "threshold": self.threshold, "examples": len(self.labels)}
+        return {"type": "knn-embedding", "k": self.k, "threshold": self.threshold, "examples": len(self.labels),
+                "delexicalized": self.delexicalize("x") == "x"}
 
     def _vectors(self, texts: list[str], digest: str, cache_dir: Path | None) -> np.ndarray:
-        key = hashlib.sha256(f"{digest}:{self.embedder.weights_hash}:{len(texts)}".encode()).hexdigest()[:16]
+        content = hashlib.sha256("\n".join(texts).encode()).hexdigest()
+        key = hashlib.sha256(f"{digest}:{content}:{self.embedder.weights_hash}".encode()).hexdigest()[:16]
         path = cache_dir / f"intent-vectors-{key}.npy" if cache_dir else None
         if path is not None and path.is_file():
             try:
@@ -71,7 +76,7 @@ class IntentClassifier:
         return vectors
 
     def scores(self, text: str) -> dict[str, float]:
-        similarity = self.vectors @ self.embedder.encode_query(fold(text))
+        similarity = self.vectors @ self.embedder.encode_query(self.delexicalize(fold(text)))
         result = {}
         for position, intent in enumerate(self.intents):
             own = np.sort(similarity[self._label_index == position])[::-1][: self.k]

@@ -22,7 +22,8 @@ class Resources:
     nlu: NluData
     entities: EntityExtractor
     intents: IntentClassifier
-    answer_threshold: float = 0.45
+    answer_threshold: float = 0.35
+    domain_threshold: float = 0.3
 
     @property
     def trials(self) -> list[dict[str, Any]]:
@@ -39,10 +40,11 @@ class Resources:
     def from_settings(cls, overrides: dict[str, Any] | None = None) -> "Resources":
         searcher = Searcher.from_settings(overrides)
         nlu = load_nlu()
-        intents = IntentClassifier(nlu, searcher.embedder, threshold=settings.get("intent_threshold", overrides),
-                                   cache_dir=settings.get("cache_dir", overrides))
         entities = EntityExtractor(nlu, known_words=set(searcher.snapshot.lexical.vocabulary))
-        return cls(searcher, nlu, entities, intents, settings.get("answer_threshold", overrides))
+        intents = IntentClassifier(nlu, searcher.embedder, threshold=settings.get("intent_threshold", overrides),
+                                   cache_dir=settings.get("cache_dir", overrides), delexicalize=entities.delexicalize)
+        return cls(searcher, nlu, entities, intents, settings.get("answer_threshold", overrides),
+                   settings.get("domain_threshold", overrides))
 
 
 _current: Resources | None = None

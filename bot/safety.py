@@ -272,8 +272,8 @@ _PSEUDO_NEGATION = re.compile(
 )
 # A new subject ends the scope of a negation ("no I have chest pain", "I'm not ok I can't breathe").
 _SUBJECTS = frozenset(
-    """i i'm im i've ive i'd id i'll he he's hes she she's shes we we're were they they're
-    my it's its there's theres""".split()
+    """i i'm im i've ive i'd i'll he he's hes she she's shes we we're they they're
+    my it's there's theres""".split()
 )
 # Somebody tied to a symptom makes it a situation, not a general question.
 _PERSONAL = frozenset(
@@ -400,16 +400,16 @@ def _candidates(norm: str) -> Iterator[RedFlag]:
         for category, pattern, strong in _PATTERNS:
             if medical_found and category == "medical":
                 continue
-            for m in pattern.finditer(norm, sent_start, sent_end):
+            for n, m in enumerate(pattern.finditer(norm, sent_start, sent_end)):
+                if n >= _MAX_CANDIDATES:
+                    break
                 if m.end() > m.start():
                     found.append((category, m.start(), m.end(), strong))
-                if len(found) > _MAX_CANDIDATES:
-                    break
         if not medical_found:
-            for s, e in _fever_spans(norm[sent_start:sent_end], sent_start):
-                found.append(("medical", s, e, False))
-                if len(found) > 2 * _MAX_CANDIDATES:
+            for n, (s, e) in enumerate(_fever_spans(norm[sent_start:sent_end], sent_start)):
+                if n >= _MAX_CANDIDATES:
                     break
+                found.append(("medical", s, e, False))
         if not found:
             continue
         found.sort(key=lambda f: (f[1], -f[2]))

@@ -50,7 +50,8 @@ SETTINGS: list[Setting] = [
     Setting("organisations_dir", "knowledge/organisations", "Folder of organisation records (YAML).", _path),
     Setting("cache_dir", "var/cache", "Derived data kept between runs, e.g. intent example vectors.", _path),
     Setting("reports_dir", "var/reports", "Where unanswered questions and feedback are logged, redacted.", _path),
-    Setting("answer_threshold", 0.45, "Below this retrieval confidence the assistant says it is not sure.", float),
+    Setting("answer_threshold", 0.35, "Below this retrieval confidence the assistant says it is not sure.", float),
+    Setting("domain_threshold", 0.3, "When the intent is unclear, a message retrieval matches this well is a question.", float),
     Setting("intent_threshold", 0.45, "Below this similarity to any intent example, the intent is unknown.", float),
     Setting("message_max_chars", 1000, "Longest message accepted from a user.", int),
 ]

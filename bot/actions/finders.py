@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import resources, templates
 from bot.actions.common import entity, send, slot, text_of
-from bot.finders import find_organisations, find_trials
+from bot.finders import find_organisations, find_trials, general_guidance
 from bot.messages import Message, button
 
 COMMON_CANCERS = ("sarcoma", "uveal melanoma", "anal cancer", "salivary gland cancer", "thymoma")
@@ -29,9 +29,10 @@ class ActionFindTrial(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         cancer_type, country = _found(tracker, "cancer_type"), _found(tracker, "country")
         if not cancer_type:
+            send(dispatcher, general_guidance(resources.get(), text_of(tracker)), "find_trial")
             return ActionAskCancerType.ask(dispatcher, "trial_form")
         message = find_trials(resources.get(), cancer_type, country, text_of(tracker))
-        send(dispatcher, [message], "find_trial")
+        send(dispatcher, general_guidance(resources.get(), text_of(tracker)) + [message], "find_trial")
         return [SlotSet("cancer_type", cancer_type), SlotSet("country", country), SlotSet("requested_slot", None),
                 SlotSet("active_form", None)]
 
@@ -43,9 +44,10 @@ class ActionFindOrganisation(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         cancer_type, country = _found(tracker, "cancer_type"), _found(tracker, "country")
         if not cancer_type and not country:
+            send(dispatcher, general_guidance(resources.get(), text_of(tracker)), "find_organisation")
             return ActionAskCancerType.ask(dispatcher, "organisation_form")
         message = find_organisations(resources.get(), cancer_type, country)
-        send(dispatcher, [message], "find_organisation")
+        send(dispatcher, general_guidance(resources.get(), text_of(tracker)) + [message], "find_organisation")
         return [SlotSet("cancer_type", cancer_type), SlotSet("country", country), SlotSet("requested_slot", None),
                 SlotSet("active_form", None)]
 

@@ -1,0 +1,164 @@
+"""The embedded engine end to end: routing, forms, follow-ups, safety, and grounded answers."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot import templates
+from bot.answers import answer_sentence
+from bot.engine import Engine, InvalidMessage
+from bot.store import InMemoryStore
+
+
+@pytest.fixture
+def engine(loaded):
+    return Engine(loaded, InMemoryStore())
+
+
+def ask(engine, text, session="s1"):
+    return engine.handle(session, text)
+
+
+def fold(text):
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("hi there", "greet"),
+    ("bye for now", "goodbye"),
+    ("thanks a lot", "thanks"),
+    ("what can you do?", "bot_capabilities"),
+    ("can I speak to a nurse please", "human_handoff"),
+    ("your last answer was wrong", "feedback"),
+    ("how is Kaposi sarcoma diagnosed?", "ask_question"),
+    ("are there clinical trials for thymoma?", "find_trial"),
+    ("patient support groups in France", "find_organisation"),
+    ("I have crushing chest pain right now", "emergency"),
+    ("what's a good recipe for lasagne", "out_of_scope"),
+])
+def test_routing_for_every_intent(engine, text, intent):
+    assert ask(engine, text)["intent"] == intent
+
+
+def test_reply_shape(engine):
+    reply = ask(engine, "What are the symptoms of Merkel cell carcinoma?")
+    assert set(reply) == {"session_id", "intent", "confidence", "messages"}
+    for message in reply["messages"]:
+        assert set(message) == {"id", "text", "citations", "buttons", "trials", "organisations"}
+
+
+def test_citations_are_verbatim_and_located(engine, loaded):
+    reply = ask(engine, "How is gallbladder cancer treated?")
+    citations = [c for m in reply["messages"] for c in m["citations"]]
+    assert citations
+    for citation in citations:
+        text = loaded.document(citation["doc_id"])["text"]
+        assert text[citation["start"]:citation["end"]] == citation["quote"]
+        assert {"title", "url", "publisher", "section", "last_reviewed"} <= set(citation)
+
+
+@pytest.mark.parametrize("question", [
+    "What is parathyroid cancer?", "who is at risk of vulvar cancer", "how is ewing sarcoma treated",
+    "What does the International Rare Cancer Initiative do?", "why are rare cancers hard to diagnose",
+])
+def test_answers_are_only_document_text_and_templates(engine, loaded, question):
+    reply = ask(engine, question)
+    for message in reply["messages"]:
+        text = message["text"]
+        for template in templates.ALL:
+            text = text.replace(template, " ")
+        cited = " ".join(fold(answer_sentence(loaded.document(c["doc_id"])["text"])) for c in message["citations"])
+        for part in re.split(r"\s*\[\d+\]\s*", text):
+            assert fold(part) in cited, f"not from a cited document: {part!r}"
+
+
+def test_not_sure_below_threshold_offers_sources_and_who_to_ask(engine):
+    reply = ask(engine, "What is the survival rate of zebra-striped quasar tumours on Mars?")
+    message = reply["messages"][0]
+    if reply["intent"] == "ask_question":
+        assert message["text"] == templates.NOT_SURE
+    else:
+        assert reply["intent"] == "out_of_scope" and not message["citations"]
+
+
+def test_out_of_scope_has_no_citations(engine):
+    reply = ask(engine, "which football team will win the league?")
+    assert reply["intent"] == "out_of_scope"
+    assert all(not m["citations"] for m in reply["messages"])
+
+
+@pytest.mark.parametrize("text, category_words", [
+    ("I'm coughing up blood", ("999", "112", "911")),
+    ("I want to kill myself", ("Samaritans", "988")),
+])
+def test_emergency_points_to_help(engine, text, category_words):
+    reply = ask(engine, text)
+    assert reply["intent"] == "emergency"
+    assert any(w in reply["messages"][0]["text"] for w in category_words)
+    assert not reply["messages"][0]["citations"]
+
+
+def test_negated_red_flag_is_answered_normally(engine):
+    reply = ask(engine, "No chest pain or bleeding, I just want to know how thymoma is treated")
+    assert reply["intent"] == "ask_question"
+    assert reply["messages"][0]["citations"]
+
+
+def test_personal_treatment_question_defers_to_care_team(engine):
+    reply = ask(engine, "Should I stop my chemo for anal cancer?")
+    assert reply["messages"][0]["text"] == templates.PERSONAL_TREATMENT
+    assert not reply["messages"][0]["citations"]
+
+
+def test_trial_form_asks_for_cancer_type_then_searches(engine):
+    first = ask(engine, "I'd like to find a clinical trial", session="form")
+    assert first["intent"] == "find_trial"
+    assert first["messages"][-1]["text"] == templates.ASK_CANCER_TYPE_TRIAL
+    assert first["messages"][-1]["buttons"]
+    second = ask(engine, "penile cancer", session="form")
+    assert second["intent"] == "find_trial"
+    trials = second["messages"][0]["trials"]
+    assert trials and all("penile" in " ".join(t["cancer_types"]).lower() for t in trials)
+    assert second["messages"][0]["citations"]
+
+
+def test_trial_search_with_synonym(engine):
+    reply = ask(engine, "any study for small bowel cancer?")
+    assert reply["intent"] == "find_trial"
+    assert "small bowel adenocarcinoma" in reply["messages"][0]["text"]
+
+
+def test_no_matching_trial_points_to_registries(engine):
+    reply = ask(engine, "clinical trials for parathyroid cancer")
+    message = reply["messages"][0]
+    assert reply["intent"] == "find_trial" and not message["trials"]
+    assert message["citations"], "should cite where to search for trials"
+
+
+def test_organisations_by_country(engine):
+    reply = ask(engine, "Are there patient organisations in Slovenia?")
+    assert reply["intent"] == "find_organisation"
+    names = [o["name"] for o in reply["messages"][0]["organisations"]]
+    assert "Cancer Patients Association of Slovenia" in names
+
+
+def test_follow_up_uses_the_conversations_cancer_type(engine):
+    ask(engine, "What is uterine sarcoma?", session="follow")
+    reply = ask(engine, "and how is it treated?", session="follow")
+    assert reply["intent"] == "ask_question"
+    top = reply["messages"][0]["citations"][0]
+    assert top["doc_id"] == "nci-uterine-sarcoma" and "Treatment" in top["section"]
+
+
+def test_sessions_do_not_share_slots(engine):
+    ask(engine, "What is uterine sarcoma?", session="a")
+    ask(engine, "and how is it treated?", session="b")
+    assert engine.store.load("a")["slots"]["cancer_type"] == "uterine sarcoma"
+    assert engine.store.load("b")["slots"]["cancer_type"] is None
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 1001])
+def test_bad_messages_are_refused(engine, text):
+    with pytest.raises(InvalidMessage):
+        ask(engine, text)
