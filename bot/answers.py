@@ -29,16 +29,19 @@ def contextual_query(question: str, cancer_type: str | None, mentions_cancer: bo
 def _answer_text(resources: Resources, results: list[SearchResult], query: str) -> str:
     parts = []
     rewritten = resources.searcher.rewriter.run(query)
-    used_sections = set()
+    used_sections: set[tuple[str, str]] = set()
+    used_sentences: set[str] = set()  # key points repeat sentences of the text below them
     for number, result in enumerate(results[:2], start=1):
         if number == 2 and (result.confidence < resources.answer_threshold or
                             (result.doc_id, result.section) in used_sections):
             break
         text = resources.searcher.snapshot.documents[result.doc_id]["text"]
         spans = resources.searcher.best_spans(text, result.start, result.end, rewritten, n=2 if number == 1 else 1)
-        sentences = " ".join(answer_sentence(span.text) for span in spans)
-        if sentences:
-            parts.append(f"{sentences} [{number}]")
+        sentences = [answer_sentence(span.text) for span in spans]
+        fresh = [s for s in sentences if s and s.lower() not in used_sentences]
+        used_sentences.update(s.lower() for s in fresh)
+        if fresh:
+            parts.append(f"{' '.join(fresh)} [{number}]")
         used_sections.add((result.doc_id, result.section))
     return " ".join(parts)
 

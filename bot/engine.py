@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import ACTIONS
 from bot.messages import Message
+from bot import resources as bot_resources
 from bot.resources import Resources
 from bot.safety import find_red_flag
 from bot.store import ConversationStore
@@ -94,7 +95,8 @@ class Engine:
         tracker = Tracker(session_id, dict(slots), latest, [], False, None, {"name": form} if form else {},
                           "action_listen")
         dispatcher = CollectingDispatcher()
-        events = ACTIONS[action_name]().run(dispatcher, tracker, {}) or []
+        with bot_resources.using(self.resources):
+            events = ACTIONS[action_name]().run(dispatcher, tracker, {}) or []
         for event in events:
             if event.get("event") == "slot" and event.get("name") in slots:
                 slots[event["name"]] = event.get("value")

@@ -6,8 +6,10 @@ table; tests install their own with `use()`.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from bot.entities import EntityExtractor
 from bot.intents import IntentClassifier
@@ -49,10 +51,24 @@ class Resources:
 
 _current: Resources | None = None
 _lock = threading.Lock()
+_in_use: ContextVar[Resources | None] = ContextVar("resources_in_use", default=None)
+
+
+@contextmanager
+def using(resources: Resources) -> Iterator[None]:
+    """Actions run inside this see `resources` (the embedded engine passes its own this way)."""
+    token = _in_use.set(resources)
+    try:
+        yield
+    finally:
+        _in_use.reset(token)
 
 
 def get() -> Resources:
     global _current
+    scoped = _in_use.get()
+    if scoped is not None:
+        return scoped
     if _current is None:
         with _lock:
             if _current is None:

@@ -81,8 +81,8 @@ def test_answer_action_returns_cited_custom_payload(action_server):
 
 def test_trial_action_without_cancer_type_asks_and_sets_the_form_slots(action_server):
     reply = post(action_server, request_body("action_find_trial", "find me a trial", "find_trial"))
-    assert reply["responses"][0]["buttons"]
-    assert reply["responses"][0]["custom"]["intent"] == "find_trial"
+    assert reply["responses"][-1]["buttons"]
+    assert all(r["custom"]["intent"] == "find_trial" for r in reply["responses"])
     slots = {e["name"]: e["value"] for e in reply["events"] if e["event"] == "slot"}
     assert slots["requested_slot"] == "cancer_type"
 

@@ -1,6 +1,7 @@
 """The embedded engine end to end: routing, forms, follow-ups, safety, and grounded answers."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -9,6 +10,7 @@ from bot import templates
 from bot.answers import answer_sentence
 from bot.engine import Engine, InvalidMessage
 from bot.store import InMemoryStore
+from index.sentences import sentence_spans
 
 
 @pytest.fixture
@@ -22,6 +24,11 @@ def ask(engine, text, session="s1"):
 
 def fold(text):
     return re.sub(r"\s+", " ", text).strip()
+
+
+def listing(reply, key):
+    """The records a reply lists (trials or organisations), from whichever message carries them."""
+    return [item for m in reply["messages"] for item in m[key]]
 
 
 @pytest.mark.parametrize("text, intent", [
@@ -70,16 +77,17 @@ def test_answers_are_only_document_text_and_templates(engine, loaded, question):
             text = text.replace(template, " ")
         cited = " ".join(fold(answer_sentence(loaded.document(c["doc_id"])["text"])) for c in message["citations"])
         for part in re.split(r"\s*\[\d+\]\s*", text):
-            assert fold(part) in cited, f"not from a cited document: {part!r}"
+            for start, end in sentence_spans(part):
+                assert fold(part[start:end]) in cited, f"not from a cited document: {part[start:end]!r}"
 
 
-def test_not_sure_below_threshold_offers_sources_and_who_to_ask(engine):
-    reply = ask(engine, "What is the survival rate of zebra-striped quasar tumours on Mars?")
+def test_not_sure_below_threshold_offers_sources_and_who_to_ask(loaded):
+    cautious = Engine(dataclasses.replace(loaded, answer_threshold=0.99), InMemoryStore())
+    reply = cautious.handle("s", "What is the outlook for someone with thymoma?")
     message = reply["messages"][0]
-    if reply["intent"] == "ask_question":
-        assert message["text"] == templates.NOT_SURE
-    else:
-        assert reply["intent"] == "out_of_scope" and not message["citations"]
+    assert reply["intent"] == "ask_question"
+    assert message["text"] == templates.NOT_SURE
+    assert 1 <= len(message["citations"]) <= 2, "offers the closest sources"
 
 
 def test_out_of_scope_has_no_citations(engine):
@@ -118,28 +126,28 @@ def test_trial_form_asks_for_cancer_type_then_searches(engine):
     assert first["messages"][-1]["buttons"]
     second = ask(engine, "penile cancer", session="form")
     assert second["intent"] == "find_trial"
-    trials = second["messages"][0]["trials"]
+    trials = listing(second, "trials")
     assert trials and all("penile" in " ".join(t["cancer_types"]).lower() for t in trials)
-    assert second["messages"][0]["citations"]
+    assert second["messages"][-1]["citations"]
 
 
 def test_trial_search_with_synonym(engine):
     reply = ask(engine, "any study for small bowel cancer?")
     assert reply["intent"] == "find_trial"
-    assert "small bowel adenocarcinoma" in reply["messages"][0]["text"]
+    assert any("small bowel adenocarcinoma" in m["text"] for m in reply["messages"])
 
 
 def test_no_matching_trial_points_to_registries(engine):
     reply = ask(engine, "clinical trials for parathyroid cancer")
-    message = reply["messages"][0]
-    assert reply["intent"] == "find_trial" and not message["trials"]
+    message = reply["messages"][-1]
+    assert reply["intent"] == "find_trial" and not listing(reply, "trials")
     assert message["citations"], "should cite where to search for trials"
 
 
 def test_organisations_by_country(engine):
     reply = ask(engine, "Are there patient organisations in Slovenia?")
     assert reply["intent"] == "find_organisation"
-    names = [o["name"] for o in reply["messages"][0]["organisations"]]
+    names = [o["name"] for o in listing(reply, "organisations")]
     assert "Cancer Patients Association of Slovenia" in names
 
 
