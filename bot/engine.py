@@ -6,6 +6,8 @@ server would call run in-process on a `Tracker` built from the stored state.
 """
 from __future__ import annotations
 
+import json
+import re
 import time
 from typing import Any
 
@@ -13,6 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import ACTIONS
+from bot.finders import ANY_CANCER
 from bot.messages import Message
 from bot import resources as bot_resources
 from bot.resources import Resources
@@ -28,6 +31,21 @@ INTENT_ACTIONS = {
 }
 FORM_INTENTS = {"trial_form": "find_trial", "organisation_form": "find_organisation"}
 HISTORY_TURNS = 50
+_PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$", re.S)  # Rasa button payloads: /intent{"slot": "value"}
+
+
+def parse_payload(text: str) -> tuple[str, dict[str, str]] | None:
+    """A quick-reply payload's intent and entities, or None for ordinary text (and malformed payloads)."""
+    match = _PAYLOAD.match(text)
+    if not match:
+        return None
+    try:
+        entities = json.loads(match.group("entities") or "{}")
+    except ValueError:
+        return None
+    if not isinstance(entities, dict):
+        return None
+    return match.group("intent"), {k: str(v) for k, v in entities.items() if k in ("cancer_type", "country") and v}
 
 
 class InvalidMessage(ValueError):
@@ -46,6 +64,15 @@ class Engine:
         """The intent this turn is handled as, and the classifier's confidence."""
         if find_red_flag(text):
             return "emergency", 1.0
+        payload = parse_payload(text)
+        if payload is not None:
+            intent = payload[0]
+            form = slots.get("active_form")
+            if form in FORM_INTENTS and intent in ("inform", "deny", FORM_INTENTS[form]):
+                if intent == "deny":  # "not sure / any rare cancer"
+                    entities["cancer_type"] = ANY_CANCER
+                return FORM_INTENTS[form], 1.0
+            return (intent if intent in INTENT_ACTIONS else "out_of_scope"), 1.0
         prediction = self.resources.intents.run(text)
         intent, confidence = prediction.name, prediction.confidence
         form = slots.get("active_form")
@@ -70,8 +97,9 @@ class Engine:
             raise InvalidMessage(f"The message is too long ({len(text)} characters). Keep it under {self.max_chars}.")
         state = self.store.load(session_id)
         slots = state["slots"]
-        found = self.resources.entities.run(text)
-        entities = {}
+        payload = parse_payload(text)
+        found = [] if payload else self.resources.entities.run(text)
+        entities = dict(payload[1]) if payload else {}
         for entity in found:
             entities.setdefault(entity.entity, entity.value)
         intent, confidence = self.route(text, slots, entities)

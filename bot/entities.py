@@ -12,11 +12,14 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.nlu_data import NluData
+from bm25s.stopwords import STOPWORDS_EN
+
 from index.lexical import fold
 
 ENTITIES = ("cancer_type", "country")
 _WORDS = re.compile(r"[a-z0-9]+")
 # Words too general to name a cancer or a country on their own.
+_COMMON_WORDS = frozenset(STOPWORDS_EN) | {"us"}
 _GENERIC = {"cancer", "cancers", "tumor", "tumors", "tumour", "tumours", "carcinoma", "disease", "rare", "the", "of"}
 
 
@@ -62,6 +65,9 @@ class EntityExtractor:
                 self.phrases[_key(variant)] = (entity, canonical)
                 self.phrases.setdefault(_key(canonical), (entity, canonical))
         self.phrases = {k: v for k, v in self.phrases.items() if k and k not in _GENERIC}
+        # Abbreviations that are also common words ("US" / "us") count only when written in capitals.
+        self.capitals_only = {_key(v): v for v in list(nlu.synonyms) + [x for vs in nlu.lookups.values() for x in vs]
+                              if _key(v) in _COMMON_WORDS and _key(v) in self.phrases}
         self._fuzzy_keys = [k for k in self.phrases if len(k) >= min_fuzzy_length]
         self._longest = max((len(k.split()) for k in self.phrases), default=1)
 
@@ -90,6 +96,8 @@ class EntityExtractor:
                 if hit is None:
                     continue
                 start, end = tokens[i][1], tokens[i + size - 1][2]
+                if phrase in self.capitals_only and not text[start:end].isupper():
+                    continue
                 found.append(Entity(hit[0], hit[1], text[start:end], start, end, score))
                 taken[i:i + size] = [True] * size
         return sorted(found, key=lambda e: e.start)

@@ -10,6 +10,7 @@ from bot.messages import Message, citation_from_record, citation_from_result
 from bot.resources import Resources
 
 MAX_LISTED = 8
+ANY_CANCER = "any rare cancer"  # the form's "not sure" answer: search without a cancer type
 STATUS_LABELS = {"planned": "planned", "recruiting": "recruiting", "underway": "underway",
                  "completed": "completed", "closed": "closed", "unknown": "status unknown"}
 _STATUS_WORDS = {"recruiting": ("recruiting", "open", "enrolling", "join"), "completed": ("completed", "finished", "results"),
@@ -71,7 +72,8 @@ def general_guidance(resources: Resources, message: str) -> list[Message]:
 def find_trials(resources: Resources, cancer_type: str, country: str | None, message: str) -> Message:
     canonical = _Canonical(resources)
     status = requested_status(message)
-    matches = [t for t in resources.trials if any(_same_cancer(canonical, cancer_type, c) for c in t["cancer_types"])]
+    matches = [t for t in resources.trials
+               if cancer_type == ANY_CANCER or any(_same_cancer(canonical, cancer_type, c) for c in t["cancer_types"])]
     if status:
         matches = [t for t in matches if t["status"] == status] or matches
     where = ""
@@ -102,7 +104,7 @@ def find_organisations(resources: Resources, cancer_type: str | None, country: s
         here = [o for o in matches if canonical.value("country", o.get("country") or "") == country.lower()]
         matches = here or [o for o in matches if (o.get("country") or "").lower() in WIDE_AREAS]
         about = f" in {country}" if here else f" working across Europe or internationally (none listed in {country})"
-    if cancer_type:
+    if cancer_type and cancer_type != ANY_CANCER:
         specific = [o for o in matches if any(_same_cancer(canonical, cancer_type, s) for s in o.get("cancer_sites", []))]
         general = [o for o in matches if not o.get("cancer_sites")]
         matches = specific + [o for o in general if o.get("kind") in ("patient organisation", "reference network", "charity")]

@@ -8,17 +8,27 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import resources, templates
-from bot.actions.common import entity, send, slot, text_of
-from bot.finders import find_organisations, find_trials, general_guidance
+from bot.actions.common import entity, intent_of, send, slot, text_of
+from bot.finders import ANY_CANCER, find_organisations, find_trials, general_guidance
 from bot.messages import Message, button
 
-COMMON_CANCERS = ("sarcoma", "uveal melanoma", "anal cancer", "salivary gland cancer", "thymoma")
+# Quick replies in Rasa's payload syntax, with canonical values from bot/data/nlu.yml's synonyms.
+FORM_BUTTONS = [
+    button("Sarcoma", '/inform{"cancer_type": "sarcoma"}'),
+    button("Eye (uveal) melanoma", '/inform{"cancer_type": "intraocular melanoma"}'),
+    button("GIST", '/inform{"cancer_type": "gastrointestinal stromal tumour"}'),
+    button("Bile duct cancer", '/inform{"cancer_type": "bile duct cancer"}'),
+    button("Neuroendocrine tumour", '/inform{"cancer_type": "neuroendocrine tumour"}'),
+    button("Not sure / any rare cancer", "/deny"),
+]
 ASK = {"trial_form": templates.ASK_CANCER_TYPE_TRIAL, "organisation_form": templates.ASK_CANCER_TYPE_ORGANISATION}
 FORM_INTENT = {"trial_form": "find_trial", "organisation_form": "find_organisation"}
 
 
 def _found(tracker: Tracker, name: str) -> str | None:
-    """A slot value from this message's entities, else from the conversation."""
+    """A slot value from this message's entities, else from the conversation; "not sure" means any cancer."""
+    if name == "cancer_type" and intent_of(tracker, "") == "deny":
+        return ANY_CANCER
     return entity(tracker, name) or resources.get().entities.first(text_of(tracker)).get(name) or slot(tracker, name)
 
 
@@ -60,8 +70,7 @@ class ActionAskCancerType(Action):
 
     @staticmethod
     def ask(dispatcher: CollectingDispatcher, form: str) -> list[dict[str, Any]]:
-        buttons = [button(name.capitalize(), name) for name in COMMON_CANCERS]
-        send(dispatcher, [Message(ASK[form], buttons=buttons)], FORM_INTENT[form])
+        send(dispatcher, [Message(ASK[form], buttons=list(FORM_BUTTONS))], FORM_INTENT[form])
         return [SlotSet("requested_slot", "cancer_type"), SlotSet("active_form", form)]
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:

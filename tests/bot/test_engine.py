@@ -170,3 +170,23 @@ def test_sessions_do_not_share_slots(engine):
 def test_bad_messages_are_refused(engine, text):
     with pytest.raises(InvalidMessage):
         ask(engine, text)
+
+
+def test_quick_reply_payloads_fill_the_form(engine):
+    ask(engine, "find me a clinical trial", session="payload")
+    reply = ask(engine, '/inform{"cancer_type": "intraocular melanoma"}', session="payload")
+    assert reply["intent"] == "find_trial"
+    assert engine.store.load("payload")["slots"]["cancer_type"] == "intraocular melanoma"
+    assert any("Melanoma" in t["title"] or "melanoma" in " ".join(t["cancer_types"]).lower()
+               for t in listing(reply, "trials"))
+
+
+def test_not_sure_lists_trials_for_any_rare_cancer(engine):
+    ask(engine, "find me a clinical trial", session="any")
+    reply = ask(engine, "/deny", session="any")
+    assert reply["intent"] == "find_trial" and len(listing(reply, "trials")) >= 3
+
+
+@pytest.mark.parametrize("text", ["/inform{not json", "/", "/inform[]"])
+def test_malformed_payloads_are_ordinary_text(engine, text):
+    assert ask(engine, text)["intent"] in ("out_of_scope", "ask_question")

@@ -38,7 +38,7 @@ ACTIONS = [
     "action_greet", "action_goodbye", "action_thanks", "action_answer_question", "action_find_trial",
     "action_find_organisation", "action_emergency", "action_out_of_scope", "action_human_handoff",
     "action_bot_capabilities", "action_feedback", "action_default_fallback", "validate_trial_form",
-    "validate_organisation_form",
+    "validate_organisation_form", "action_ask_cancer_type",
 ]
 RASA_DEFAULT_ACTIONS = {
     "action_listen", "action_restart", "action_session_start", "action_default_fallback",
@@ -174,11 +174,16 @@ def test_domain_entities_slots_forms():
                                "organisation_form": {"required_slots": ["cancer_type"]}}
 
 
+def test_every_domain_action_is_implemented_by_the_actions_package():
+    from bot.actions import ACTIONS as IMPLEMENTED
+
+    assert set(ACTIONS) == set(IMPLEMENTED)
+
+
 def test_domain_actions_and_responses():
     assert DOMAIN["actions"] == ACTIONS
-    responses = DOMAIN.get("responses", {})
-    assert set(responses) <= {"utter_ask_cancer_type"}, "every other reply goes through a custom action"
-    assert "utter_ask_cancer_type" in responses or "action_ask_cancer_type" in DOMAIN["actions"]
+    assert not DOMAIN.get("responses"), "every reply goes through a custom action"
+    assert "action_ask_cancer_type" in DOMAIN["actions"]
     assert DOMAIN["session_config"]["session_expiration_time"] > 0
 
 
@@ -186,7 +191,9 @@ def test_form_question_buttons_use_domain_intents_and_canonical_values():
     canonical_cancers = set(SYNONYMS) | set(LOOKUPS["cancer_type"])
     for variant in SYNONYM_OF:
         canonical_cancers.discard(variant)
-    for response in DOMAIN["responses"]["utter_ask_cancer_type"]:
+    from bot.actions.finders import FORM_BUTTONS
+
+    for response in [{"text": "asked by action_ask_cancer_type", "buttons": FORM_BUTTONS}]:
         assert response["text"].strip()
         for button in response.get("buttons", []):
             m = re.fullmatch(r"/(\w+)(\{.*\})?", button["payload"])
