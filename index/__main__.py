@@ -48,8 +48,8 @@ def command_build(args: argparse.Namespace) -> int:
         knowledge_dir, index_dir, Embedder(settings.get("model_path") or None, settings.get("torch_threads")),
         Chunker(settings.get("chunk_max_chars"), settings.get("chunk_hard_max_chars")),
         exact_max=settings.get("exact_index_max"), batch_size=settings.get("embed_batch_size"),
-        keep_builds=settings.get("keep_builds"), trials_dir=settings.get("trials_dir"),
-        organisations_dir=settings.get("organisations_dir"))
+        keep_builds=settings.get("keep_builds"), trials_dir=settings.records_dir("trials"),
+        organisations_dir=settings.records_dir("organisations"))
     try:
         summary = builder.run(force=args.force)
     except InvalidDocuments as exc:

@@ -46,8 +46,8 @@ SETTINGS: list[Setting] = [
     Setting("embed_batch_size", 64, "Passages embedded per batch while building.", int),
     Setting("torch_threads", 0, "CPU threads for the model; 0 lets torch decide.", int),
     Setting("keep_builds", 2, "Older index builds kept beside the current one, for running readers.", int),
-    Setting("trials_dir", "knowledge/trials", "Folder of trial records (YAML), validated at index time.", _path),
-    Setting("organisations_dir", "knowledge/organisations", "Folder of organisation records (YAML).", _path),
+    Setting("trials_dir", "", "Folder of trial records (YAML). Empty: `trials/` beside the knowledge folder.", str),
+    Setting("organisations_dir", "", "Folder of organisation records. Empty: `organisations/` beside it.", str),
     Setting("cache_dir", "var/cache", "Derived data kept between runs, e.g. intent example vectors.", _path),
     Setting("reports_dir", "var/reports", "Where unanswered questions and feedback are logged, redacted.", _path),
     Setting("answer_threshold", 0.35, "Below this retrieval confidence the assistant says it is not sure.", float),
@@ -73,6 +73,14 @@ def get(name: str, overrides: dict[str, Any] | None = None) -> Any:
         except ValueError as exc:
             raise SystemExit(f"Setting {setting.env}={raw!r} is invalid: {exc}. Fix or unset it.") from exc
     return setting.parse(str(raw)) if setting.parse is _path else raw
+
+
+def records_dir(kind: str, overrides: dict[str, Any] | None = None) -> Path:
+    """The folder of trial or organisation records: its setting, else `<kind>/` beside the documents."""
+    if kind not in ("trials", "organisations"):
+        raise ValueError(f"kind must be 'trials' or 'organisations', got {kind!r}")
+    configured = get(f"{kind}_dir", overrides)
+    return _path(configured) if configured else get("knowledge_dir", overrides).parent / kind
 
 
 def describe() -> list[dict[str, Any]]:

@@ -184,13 +184,21 @@ def test_force_re_embeds_everything(work, embedder):
     assert load_current(work["index"]).build_id == summary.build_id
 
 
-def test_other_chunker_settings_re_embed_everything_with_a_note(work, embedder):
+def test_other_chunker_settings_re_chunk_everything_but_embed_only_new_passages(work, embedder):
+    long_section = " ".join(f"Sentence number {n} says something about sarcoma care." for n in range(8))
+    write_doc(work["knowledge"], "delta", "Delta", f"## Long section\n\n{long_section}")
+    make_builder(work["knowledge"], work["index"], embedder).run()
+    before = {p.context for p in load_current(work["index"]).passages}
     spy = SpyEmbedder(embedder)
-    chunker = Chunker(max_chars=300, hard_max_chars=600)
+    chunker = Chunker(max_chars=100, hard_max_chars=150, min_chars=0)  # cuts the documents differently
     summary = make_builder(work["knowledge"], work["index"], spy, chunker).run()
-    assert "Previous index not reused" in summary.note and "chunker" in summary.note
-    assert summary.published is True and summary.passages_embedded == summary.passages_total
-    assert load_current(work["index"]).manifest["chunker"] == chunker.to_dict()
+    assert "Chunker settings changed" in summary.note
+    assert summary.published is True and summary.documents_unchanged == 0
+    after = load_current(work["index"])
+    assert after.manifest["chunker"] == chunker.to_dict()
+    passage_texts = [t for t in spy.texts if t in {p.context for p in after.passages}]
+    assert passage_texts and not set(passage_texts) & before, "an unchanged passage was embedded again"
+    assert summary.passages_embedded == len({p.context for p in after.passages} - before)
 
 
 def test_a_corrupt_previous_index_is_rebuilt_from_scratch(work, embedder):
