@@ -23,9 +23,9 @@ index: setup
 index-if-missing: setup
 	@$(PY) -m index build
 
+# Until the web server lands, `make run` serves the embedded assistant in the terminal.
 run: index-if-missing
-	@echo "Type a question and press Enter (Ctrl-D to quit). The web assistant arrives with the server."
-	$(PY) -m index search
+	$(PY) -m bot chat
 
 search: index-if-missing
 	$(PY) -m index search
