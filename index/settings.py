@@ -54,6 +54,13 @@ SETTINGS: list[Setting] = [
     Setting("domain_threshold", 0.3, "When the intent is unclear, a message retrieval matches this well is a question.", float),
     Setting("intent_threshold", 0.45, "Below this similarity to any intent example, the intent is unknown.", float),
     Setting("message_max_chars", 1000, "Longest message accepted from a user.", int),
+    Setting("host", "127.0.0.1", "Address `python -m server` listens on.", str),
+    Setting("port", 5005, "Port `python -m server` listens on.", int),
+    Setting("workers", 2, "gunicorn worker processes; each loads the model and index once.", int),
+    Setting("database", "var/sessions.sqlite3", "SQLite file for conversation state, shared by the workers.", _path),
+    Setting("session_retention_days", 30.0, "Conversations not touched for this many days are deleted.", float),
+    Setting("max_body_bytes", 16384, "Largest HTTP request body accepted (413 above).", int),
+    Setting("reload_check_seconds", 2.0, "How often a worker checks for a newly published index.", float),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

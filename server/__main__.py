@@ -1,0 +1,66 @@
+"""`python -m server [--host 127.0.0.1] [--port 5005] [--workers N]`: serve on gunicorn, in the foreground.
+
+Each worker builds its own app (the model and index load once per worker); the index must exist
+(`make index`). Requests never log message text.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from index import settings
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from server.app import create_app
+
+        return create_app()
+
+
+def _port(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {number}")
+    return number
+
+
+def _workers(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"workers must be at least 1, got {number}")
+    return number
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default=settings.get("host"))
+    parser.add_argument("--port", type=_port, default=settings.get("port"))
+    parser.add_argument("--workers", type=_workers, default=settings.get("workers"))
+    args = parser.parse_args(argv)
+    from index.store import IndexError_, load_current
+
+    try:  # fail fast, with the fix, before starting workers that would all fail
+        load_current(settings.get("index_dir"), verify_checksums=False)
+    except IndexError_ as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _Gunicorn({"bind": f"{args.host}:{args.port}", "workers": args.workers, "worker_class": "gthread",
+               "threads": 4, "timeout": 60, "graceful_timeout": 10, "accesslog": None,
+               "errorlog": "-", "loglevel": "info"}).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

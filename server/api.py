@@ -1,0 +1,119 @@
+"""The JSON API: chat, search, documents, feedback, sessions, and Rasa's REST channel."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from bot import report
+from bot.engine import InvalidMessage
+from server.errors import ApiError
+
+api = Blueprint("api", __name__)
+SESSION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+MAX_K = 20
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    return data
+
+
+def _text(data: dict[str, Any], name: str, required: bool = True) -> str | None:
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_field", f"'{name}' must be a string.")
+    return value
+
+
+def _session_id(value: str | None) -> str:
+    if value is None or not SESSION_ID.match(value):
+        raise ApiError(400, "invalid_session_id", "session_id must be 1-128 letters, digits or . _ : -")
+    return value
+
+
+def _chat(session_id: str, message: str) -> dict[str, Any]:
+    engine = current_app.extensions["rca"].engine
+    try:
+        return engine.handle(session_id, message)
+    except InvalidMessage as exc:
+        raise ApiError(400, "invalid_message", str(exc)) from exc
+
+
+@api.post("/api/chat")
+def chat():  # type: ignore[no-untyped-def]
+    data = _body()
+    return jsonify(_chat(_session_id(_text(data, "session_id")), _text(data, "message") or ""))
+
+
+@api.post("/webhooks/rest/webhook")
+def rasa_rest_webhook():  # type: ignore[no-untyped-def]
+    """Rasa's REST channel: [{recipient_id, text, buttons, custom}] with citations in `custom`."""
+    data = _body()
+    sender = _session_id(_text(data, "sender"))
+    reply = _chat(sender, _text(data, "message") or "")
+    out = []
+    for message in reply["messages"]:
+        item: dict[str, Any] = {"recipient_id": sender, "text": message["text"],
+                                "custom": {"intent": reply["intent"], "message_id": message["id"],
+                                           "citations": message["citations"], "trials": message["trials"],
+                                           "organisations": message["organisations"]}}
+        if message["buttons"]:
+            item["buttons"] = message["buttons"]
+        out.append(item)
+    return jsonify(out)
+
+
+@api.get("/api/search")
+def search():  # type: ignore[no-untyped-def]
+    query = request.args.get("q", "").strip()
+    if not query:
+        raise ApiError(400, "missing_query", "Give a query as ?q=...")
+    if len(query) > current_app.config["MESSAGE_MAX_CHARS"]:
+        raise ApiError(400, "query_too_long", "The query is too long.")
+    try:
+        k = int(request.args.get("k", "5"))
+    except ValueError as exc:
+        raise ApiError(400, "invalid_k", f"k must be a whole number from 1 to {MAX_K}.") from exc
+    if not 1 <= k <= MAX_K:
+        raise ApiError(400, "invalid_k", f"k must be a whole number from 1 to {MAX_K}.")
+    results = current_app.extensions["rca"].resources.searcher.search(query, k=k)
+    return jsonify({"query": query, "results": [r.to_dict() for r in results]})
+
+
+@api.get("/api/documents/<doc_id>")
+def document(doc_id: str):  # type: ignore[no-untyped-def]
+    found = current_app.extensions["rca"].resources.document(doc_id)
+    if found is None:
+        raise ApiError(404, "document_not_found", "No document has this id.")
+    fields = ("title", "url", "publisher", "licence")
+    body = {"doc_id": doc_id, **{f: found.get(f, "") for f in fields},
+            "last_reviewed": found.get("last_reviewed") or found.get("retrieved", ""), "text": found["text"]}
+    return jsonify(body)
+
+
+@api.post("/api/feedback")
+def feedback():  # type: ignore[no-untyped-def]
+    data = _body()
+    session_id = _session_id(_text(data, "session_id"))
+    message_id = _text(data, "message_id") or ""
+    rating = _text(data, "rating")
+    if rating not in ("up", "down"):
+        raise ApiError(400, "invalid_rating", "rating must be 'up' or 'down'.")
+    comment = _text(data, "comment", required=False) or ""
+    if len(comment) > current_app.config["MESSAGE_MAX_CHARS"]:
+        raise ApiError(400, "comment_too_long", "The comment is too long.")
+    if rating == "down":
+        report.record("feedback", comment, rating="down", message_id=message_id[:64], session=session_id[:8])
+    return jsonify({"status": "recorded"})
+
+
+@api.delete("/api/sessions/<session_id>")
+def delete_session(session_id: str):  # type: ignore[no-untyped-def]
+    deleted = current_app.extensions["rca"].engine.store.delete(_session_id(session_id))
+    return jsonify({"session_id": session_id, "deleted": deleted})

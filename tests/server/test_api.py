@@ -1,0 +1,103 @@
+"""The JSON API on an app built by each test module from temporary folders (Flask's test client)."""
+from __future__ import annotations
+
+import pytest
+
+from bot.store import InMemoryStore
+from server.app import create_app
+
+
+@pytest.fixture(scope="module")
+def client(loaded, tmp_path_factory):
+    app = create_app({"RESOURCES": loaded, "STORE": InMemoryStore(), "TESTING": True,
+                      "RELOAD_CHECK_SECONDS": 3600.0})
+    return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def _reports_in_tmp(monkeypatch, tmp_path):
+    monkeypatch.setenv("RCA_REPORTS_DIR", str(tmp_path / "reports"))
+
+
+def error_of(response):
+    body = response.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    return body["error"]["code"]
+
+
+def test_chat_answers_with_verbatim_citations(client, loaded):
+    response = client.post("/api/chat", json={"session_id": "abc", "message": "How is penile cancer diagnosed?"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"session_id", "intent", "confidence", "messages"} and body["intent"] == "ask_question"
+    citation = body["messages"][0]["citations"][0]
+    document = client.get(f"/api/documents/{citation['doc_id']}").get_json()
+    assert document["text"][citation["start"]:citation["end"]] == citation["quote"]
+    assert {"doc_id", "title", "url", "publisher", "last_reviewed", "licence", "text"} == set(document)
+
+
+def test_chat_keeps_the_conversation(client):
+    client.post("/api/chat", json={"session_id": "conv", "message": "What is thymoma?"})
+    reply = client.post("/api/chat", json={"session_id": "conv", "message": "how is it treated?"}).get_json()
+    assert reply["messages"][0]["citations"][0]["doc_id"] == "nci-thymoma-and-thymic-carcinoma"
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"message": "hi"}, "invalid_field"),
+    ({"session_id": "a b", "message": "hi"}, "invalid_session_id"),
+    ({"session_id": "ok", "message": 5}, "invalid_field"),
+    ({"session_id": "ok", "message": "   "}, "invalid_message"),
+    ({"session_id": "ok", "message": "x" * 5000}, "invalid_message"),
+    (["not", "an", "object"], "invalid_json"),
+])
+def test_chat_rejects_bad_bodies_with_one_error_shape(client, body, code):
+    response = client.post("/api/chat", json=body)
+    assert response.status_code == 400 and error_of(response) == code
+    assert "x" * 100 not in response.get_data(as_text=True)  # never echoes the request
+
+
+def test_not_json_and_oversized_bodies(client):
+    assert client.post("/api/chat", data="hello", content_type="text/plain").status_code == 400
+    response = client.post("/api/chat", data="x" * 20000, content_type="application/json")
+    assert response.status_code == 413 and error_of(response) == "request_entity_too_large"
+
+
+def test_search(client):
+    body = client.get("/api/search?q=ewing+sarcoma+treatment&k=2").get_json()
+    assert body["query"] == "ewing sarcoma treatment" and len(body["results"]) == 2
+    assert {"doc_id", "title", "url", "section", "quote", "start", "end", "score"} <= set(body["results"][0])
+    for url, code in [("/api/search", "missing_query"), ("/api/search?q=x&k=0", "invalid_k"),
+                      ("/api/search?q=x&k=abc", "invalid_k")]:
+        response = client.get(url)
+        assert response.status_code == 400 and error_of(response) == code
+
+
+def test_unknown_document_and_route(client):
+    assert error_of(client.get("/api/documents/nope")) == "document_not_found"
+    assert client.get("/no/such/page").status_code == 404
+
+
+def test_rasa_rest_channel(client):
+    reply = client.post("/webhooks/rest/webhook", json={"sender": "rasa-user", "message": "any trial for penile cancer?"})
+    items = reply.get_json()
+    assert reply.status_code == 200 and items
+    assert all(item["recipient_id"] == "rasa-user" and item["custom"]["intent"] == "find_trial" for item in items)
+    assert any(item["custom"]["trials"] for item in items)
+
+
+def test_feedback_and_session_deletion(client):
+    client.post("/api/chat", json={"session_id": "gone", "message": "hello"})
+    ok = client.post("/api/feedback", json={"session_id": "gone", "message_id": "m1", "rating": "down",
+                                            "comment": "wrong answer"})
+    assert ok.status_code == 200
+    assert error_of(client.post("/api/feedback", json={"session_id": "gone", "message_id": "m1",
+                                                       "rating": "meh"})) == "invalid_rating"
+    assert client.delete("/api/sessions/gone").get_json()["deleted"] is True
+    assert client.delete("/api/sessions/gone").get_json()["deleted"] is False
+
+
+def test_health_readiness_and_headers(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["passages"] > 1000
+    assert ready.headers["X-Content-Type-Options"] == "nosniff"
