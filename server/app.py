@@ -65,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config or {})
     resources = app.config.get("RESOURCES") or Resources.from_settings()
+    resources.searcher.embedder.encode_query("ready")  # load the model now, not on the first question
     store = app.config.get("STORE") or _default_store(app.config)
     engine = Engine(resources, store, app.config["MESSAGE_MAX_CHARS"])
     app.extensions["rca"] = State(resources, engine, app.config["RELOAD_CHECK_SECONDS"])
