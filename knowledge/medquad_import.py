@@ -15,19 +15,15 @@ and every rendered section is checked against its answer before anything is writ
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import sys
-import tempfile
-import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, TextIO
 
-import yaml
 
+from knowledge.writing import slugify, write_atomically, yaml_scalar  # noqa: F401
 from knowledge.medquad_layout import (answer_to_markdown, check_verbatim,  # noqa: F401
                                        markdown_to_source_chars)
 
@@ -201,11 +197,6 @@ def title_for(focus: str) -> str:
     return TITLE_FIXES.get(focus, focus)
 
 
-def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-
-
 def about_phrase(title: str) -> str:
     """'Bile Duct Cancer (Cholangiocarcinoma)' -> 'bile duct cancer (cholangiocarcinoma)'.
 
@@ -278,17 +269,6 @@ def build_documents(files: list[MedQuADFile]) -> tuple[list[Document], list[MedQ
     return documents, errors
 
 
-def _yaml_value(key: str, value: str, *, quote: bool) -> str:
-    """A YAML scalar: plain when it loads back unchanged, else double-quoted (JSON syntax)."""
-    if not quote and "\n" not in value:
-        try:
-            if yaml.safe_load(f"{key}: {value}") == {key: value}:
-                return value
-        except yaml.YAMLError:
-            pass
-    return json.dumps(value, ensure_ascii=False)
-
-
 def render_front_matter(doc: Document) -> str:
     fields: list[tuple[str, str, bool]] = [
         ("id", doc.doc_id, False),
@@ -304,7 +284,7 @@ def render_front_matter(doc: Document) -> str:
     lines = ["---"]
     for key, value, quote in fields:
         assert key in ALLOWED_FRONT_MATTER_KEYS, key
-        rendered = value if key == "retrieved" else _yaml_value(key, value, quote=quote)
+        rendered = value if key == "retrieved" else yaml_scalar(key, value, quote=quote)
         lines.append(f"{key}: {rendered}")
     lines.append("---")
     return "\n".join(lines)
@@ -339,24 +319,6 @@ def collect_xml_files(sources: Iterable[Path]) -> tuple[list[Path], list[MedQuAD
         else:
             errors.append(MedQuADError(source, "file or directory not found", "check the path given as SOURCE_DIR"))
     return paths, errors
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write text (UTF-8, \\n newlines) via a temp file + os.replace: never a half-written file."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def import_medquad(sources: Iterable[Path], out_dir: Path, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:

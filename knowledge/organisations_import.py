@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import json
 import re
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from typing import TextIO
 
 import yaml
 
-from knowledge.medquad_import import slugify, write_atomically
+from knowledge.writing import slugify, write_atomically, yaml_scalar
 from knowledge.organisations import (DEFAULT_ORGANISATIONS_DIR, ID_PATTERN, country_problem, kind_problem,
                                      load_organisations, website_problem)
 from knowledge.records import read_record_file, record_files
@@ -223,17 +222,6 @@ def default_title(path: Path) -> str:
 # --------------------------------------------------------------------------- rendering
 
 
-def _yaml_scalar(key: str, value: str) -> str:
-    """A front matter value: plain when it loads back unchanged as text, else double-quoted."""
-    if "\n" not in value:
-        try:
-            if yaml.safe_load(f"{key}: {value}") == {key: value}:
-                return value
-        except yaml.YAMLError:
-            pass
-    return json.dumps(value, ensure_ascii=False)
-
-
 def render_document(doc_id: str, title: str, rows: list[Row], *, publisher: str, licence: str, retrieved: str,
                     source: str, url: str = "", attribution: str = "", language: str = "en") -> str:
     fields = [("id", doc_id), ("title", title), ("publisher", publisher), ("url", url), ("language", language),
@@ -241,7 +229,7 @@ def render_document(doc_id: str, title: str, rows: list[Row], *, publisher: str,
     lines = ["---"]
     for key, value in fields:
         if value:
-            lines.append(f"{key}: {value if key == 'retrieved' else _yaml_scalar(key, value)}")
+            lines.append(f"{key}: {value if key == 'retrieved' else yaml_scalar(key, value)}")
     lines += ["---", f"# {title}", ""]
     lines += [f"- {row.document_line()}" for row in rows]
     return "\n".join(lines) + "\n"

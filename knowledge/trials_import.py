@@ -36,7 +36,7 @@ from typing import Any, Iterable, TextIO
 
 import yaml
 
-from knowledge.medquad_import import write_atomically
+from knowledge.writing import write_atomically, yaml_scalar
 from knowledge.records import RawRecord
 from knowledge.trials import NCT_PATTERN, trial_from_record
 
@@ -508,17 +508,6 @@ def pick_copies(studies: list[Study]) -> tuple[list[Study], list[tuple[Study, li
 # --------------------------------------------------------------------------- rendering
 
 
-def _yaml_value(key: str, value: str, *, quote: bool) -> str:
-    """A front matter scalar: plain when it loads back unchanged, else double-quoted (JSON syntax)."""
-    if not quote and "\n" not in value:
-        try:
-            if yaml.safe_load(f"{key}: {value}") == {key: value}:
-                return value
-        except yaml.YAMLError:
-            pass
-    return json.dumps(value, ensure_ascii=False)
-
-
 def render_front_matter(study: Study, retrieved: str) -> str:
     date_key, date_value = ("last_reviewed", study.last_update) if study.last_update else ("retrieved", retrieved)
     fields = [
@@ -528,7 +517,7 @@ def render_front_matter(study: Study, retrieved: str) -> str:
     ]
     lines = ["---"]
     for key, value, quote in fields:
-        lines.append(f"{key}: {value if quote is None else _yaml_value(key, value, quote=quote)}")
+        lines.append(f"{key}: {value if quote is None else yaml_scalar(key, value, quote=quote)}")
     lines.append("---")
     return "\n".join(lines)
 

@@ -22,6 +22,7 @@ if str(REPO_ROOT) not in sys.path:  # also works when run as plain `pytest`
     sys.path.insert(0, str(REPO_ROOT))
 
 from knowledge import medquad_import as mq  # noqa: E402
+from knowledge import writing  # noqa: E402
 
 FIXTURES = REPO_ROOT / "tests" / "data" / "medquad_xml"
 SOURCES = REPO_ROOT / "knowledge" / "sources" / "medquad_cancergov_rare" / "xml"
@@ -291,7 +292,7 @@ def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(mq.os, "replace", boom)
+    monkeypatch.setattr(writing.os, "replace", boom)
     with pytest.raises(OSError):
         mq.write_atomically(target, "new\n")
     assert target.read_text(encoding="utf-8") == "old\n"

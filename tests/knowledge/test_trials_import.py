@@ -23,7 +23,7 @@ if str(REPO_ROOT) not in sys.path:  # also works when run as plain `pytest`
     sys.path.insert(0, str(REPO_ROOT))
 
 from index.documents import load_documents, parse_document  # noqa: E402
-from knowledge import medquad_import  # noqa: E402
+from knowledge import writing  # noqa: E402
 from knowledge import trials_import as ti  # noqa: E402
 from knowledge.trials import load_trials  # noqa: E402
 
@@ -393,7 +393,7 @@ def test_failed_write_keeps_the_old_files(tmp_path, monkeypatch):
         calls.append(dst)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(medquad_import.os, "replace", boom)
+    monkeypatch.setattr(writing.os, "replace", boom)
     code, _, stderr = run_import([MELANOMA], tmp_path, retrieved="2030-01-01", only=only)  # new content
     assert code == 1 and calls
     assert "could not write ctgov-nct06970236" in stderr
