@@ -13,6 +13,8 @@ import textwrap
 import uuid
 from typing import Any
 
+from index import settings
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -100,13 +102,6 @@ def command_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m bot", description=__doc__.split("\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -117,7 +112,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--session", help="keep one conversation across the questions (default: a new one each)")
     ask.set_defaults(run=command_ask)
     report = commands.add_parser("report", help="top content gaps: unanswered questions and negative feedback")
-    report.add_argument("--limit", type=_positive, default=20)
+    report.add_argument("--limit", type=settings.positive_int, default=20)
     report.set_defaults(run=command_report)
     return root
 

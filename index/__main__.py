@@ -19,13 +19,6 @@ from index import settings
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
-
-
 def _searcher() -> Any:
     from index.search import Searcher
     from index.store import IndexError_
@@ -145,7 +138,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("verify", help="check the index is whole and matches knowledge/").set_defaults(run=command_verify)
     search = commands.add_parser("search", help="search passages; no query reads queries from stdin")
     search.add_argument("query", nargs="?", help="what to look for")
-    search.add_argument("--k", type=_positive, help="number of results")
+    search.add_argument("--k", type=settings.positive_int, help="number of results")
     search.add_argument("--json", action="store_true", help="print JSON")
     search.set_defaults(run=command_search)
     evaluation = commands.add_parser("eval", help="hit@1, hit@3 and MRR of hybrid, BM25 and dense retrieval")

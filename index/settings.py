@@ -90,5 +90,18 @@ def records_dir(kind: str, overrides: dict[str, Any] | None = None) -> Path:
     return _path(configured) if configured else get("knowledge_dir", overrides).parent / kind
 
 
+def positive_int(value: str) -> int:
+    """An argparse type for counts: a whole number of at least 1, with a clear message otherwise."""
+    import argparse
+
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from exc
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
 def describe() -> list[dict[str, Any]]:
     return [{"name": s.name, "env": s.env, "default": s.default, "help": s.help} for s in SETTINGS]

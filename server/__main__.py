@@ -36,18 +36,11 @@ def _port(value: str) -> int:
     return number
 
 
-def _workers(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"workers must be at least 1, got {number}")
-    return number
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default=settings.get("host"))
     parser.add_argument("--port", type=_port, default=settings.get("port"))
-    parser.add_argument("--workers", type=_workers, default=settings.get("workers"))
+    parser.add_argument("--workers", type=settings.positive_int, default=settings.get("workers"))
     args = parser.parse_args(argv)
     from index.store import IndexError_, load_current
 
