@@ -21,6 +21,7 @@ from index import settings
 from index.store import IndexError_
 from server import errors
 from server.api import api
+from server.pages import pages
 
 log = logging.getLogger("server")
 
@@ -71,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["rca"] = State(resources, engine, app.config["RELOAD_CHECK_SECONDS"])
     errors.register(app)
     app.register_blueprint(api)
+    app.register_blueprint(pages)
 
     @app.before_request
     def look_for_new_index() -> None:

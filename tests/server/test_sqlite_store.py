@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
 import sqlite3
 import threading
 import time
@@ -299,6 +300,27 @@ def test_rejects_a_session_id_that_is_not_text(sqlite_store):
         sqlite_store.load(42)  # type: ignore[arg-type]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_opens_its_own_connection(sqlite_store):
+    """As gunicorn --preload: a connection opened before the fork is never used by the child."""
+    sqlite_store.save("parent", a_state("France"))
+    inherited = sqlite_store._conn()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            if sqlite_store._conn() is not inherited:
+                sqlite_store.save("child", a_state("Chile"))
+                sqlite_store.close()
+                code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert sqlite_store._conn() is inherited  # the parent's connection still works
+    assert sqlite_store.load("child")["slots"]["country"] == "Chile"
+
+
 # several processes, as gunicorn's workers
 
 SAVES = 50
@@ -309,7 +331,9 @@ def _worker(path: str, n: int, barrier, results) -> None:
     """Spawned worker: SAVES saves to its own session and to one shared by every worker."""
     try:
         store = SqliteStore(Path(path))
-        barrier.wait(timeout=60)  # every worker opens the new file at once
+        barrier.wait(timeout=60)
+        store.load(f"own-{n}")  # every worker opens the new file (WAL, tables) at once
+        barrier.wait(timeout=60)  # and every worker's saves start together
         for i in range(SAVES):
             own = store.load(f"own-{n}")
             own["slots"]["country"] = str(i)
