@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from knowledge.records import (Citation, RawRecord, check_fields, read_record_file, record_files,
+from knowledge.records import (Citation, RawRecord, check_fields, load_record_folder,
                                resolve_citation, text_list)
 from knowledge.validation import ValidationError
 
@@ -126,13 +126,6 @@ def kind_problem(kind: str) -> tuple[str, str] | None:
 # --------------------------------------------------------------------------- loading
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def _text(record: RawRecord, name: str, errors: list[ValidationError]) -> str | None:
     """A single-line text field (None when absent); a number, list or multi-line value is an error."""
     value = record.data.get(name)
@@ -185,24 +178,4 @@ def load_organisations(folder: Path, texts: dict[str, str]) -> tuple[list[Organi
     Returns the valid organisations (file order, then record order) and every problem found, each with
     file:line, what is wrong and how to fix it. A missing folder holds no organisations.
     """
-    organisations: list[Organisation] = []
-    errors: list[ValidationError] = []
-    first_seen: dict[str, RawRecord] = {}
-    for path in record_files(Path(folder)):
-        records, file_errors = read_record_file(path, _display(path))
-        errors.extend(file_errors)
-        for record in records:
-            organisation, problems = validate_organisation(record, texts)
-            errors.extend(problems)
-            org_id = record.data.get("id")
-            if isinstance(org_id, str) and org_id.strip():
-                org_id = org_id.strip()
-                if org_id in first_seen:
-                    other = first_seen[org_id]
-                    errors.append(record.error("id", f"duplicate id '{org_id}', also used at {other.path}:{other.line_of('id')}",
-                                               "give each organisation its own id, or merge the two records"))
-                    continue
-                first_seen[org_id] = record
-            if organisation is not None:
-                organisations.append(organisation)
-    return organisations, errors
+    return load_record_folder(folder, texts, validate_organisation, "organisation")

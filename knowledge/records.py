@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import yaml
 
 from knowledge.validation import ValidationError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -123,3 +125,42 @@ def resolve_citation(record: RawRecord, texts: dict[str, str]) -> tuple[Citation
 
 def record_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file()) if folder.is_dir() else []
+
+
+def display_path(path: Path) -> str:
+    """A path as maintainers type it: relative to the working folder when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_record_folder(folder: Path, texts: dict[str, str],
+                       build: Callable[[RawRecord, dict[str, str]], tuple[T | None, list[ValidationError]]],
+                       kind: str) -> tuple[list[T], list[ValidationError]]:
+    """Every record of every YAML file under `folder`, built and validated by `build`, ids unique across files.
+
+    Returns the valid records (file order, then record order) and every problem found. A missing folder
+    holds no records.
+    """
+    items: list[T] = []
+    errors: list[ValidationError] = []
+    first_seen: dict[str, RawRecord] = {}
+    for path in record_files(Path(folder)):
+        records, file_errors = read_record_file(path, display_path(path))
+        errors.extend(file_errors)
+        for record in records:
+            item, problems = build(record, texts)
+            errors.extend(problems)
+            record_id = record.data.get("id")
+            if isinstance(record_id, str) and record_id.strip():
+                record_id = record_id.strip()
+                if record_id in first_seen:
+                    other = first_seen[record_id]
+                    errors.append(record.error("id", f"duplicate id '{record_id}', also used at {other.path}:{other.line_of('id')}",
+                                               f"give each {kind} its own id, or merge the two records"))
+                    continue
+                first_seen[record_id] = record
+            if item is not None:
+                items.append(item)
+    return items, errors

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from knowledge.records import Citation, RawRecord, check_fields, read_record_file, record_files, resolve_citation, text_list
+from knowledge.records import Citation, RawRecord, check_fields, load_record_folder, resolve_citation, text_list
 from knowledge.validation import ValidationError
 
 # What each status means, for people reading or writing records.
@@ -156,34 +156,9 @@ def trial_from_record(record: RawRecord, texts: dict[str, str]) -> tuple[Trial |
     ), []
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def load_trials(folder: Path, texts: dict[str, str]) -> tuple[list[Trial], list[ValidationError]]:
     """Every trial in the `*.yml` files under `folder`, or the problems that make records invalid.
 
     A missing folder holds no trials. Ids must be unique across all files.
     """
-    trials: list[Trial] = []
-    errors: list[ValidationError] = []
-    first_seen: dict[str, Trial] = {}
-    for path in record_files(Path(folder)):
-        records, problems = read_record_file(path, _display(path))
-        errors.extend(problems)
-        for record in records:
-            trial, problems = trial_from_record(record, texts)
-            errors.extend(problems)
-            if trial is None:
-                continue
-            if trial.id in first_seen:
-                other = first_seen[trial.id]
-                errors.append(record.error("id", f"duplicate id '{trial.id}', also used at {other.path}:{other.line}",
-                                           "give each trial its own id"))
-                continue
-            first_seen[trial.id] = trial
-            trials.append(trial)
-    return trials, errors
+    return load_record_folder(folder, texts, trial_from_record, "trial")
