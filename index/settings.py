@@ -19,10 +19,11 @@ class Setting:
     default: Any
     help: str
     parse: Callable[[str], Any] = str
+    env_name: str = ""  # a conventional variable name (REDIS_URL) instead of RCA_<NAME>
 
     @property
     def env(self) -> str:
-        return "RCA_" + self.name.upper()
+        return self.env_name or "RCA_" + self.name.upper()
 
 
 def _path(value: str) -> Path:
@@ -61,6 +62,10 @@ SETTINGS: list[Setting] = [
     Setting("session_retention_days", 30.0, "Conversations not touched for this many days are deleted.", float),
     Setting("max_body_bytes", 16384, "Largest HTTP request body accepted (413 above).", int),
     Setting("reload_check_seconds", 2.0, "How often a worker checks for a newly published index.", float),
+    Setting("cors_origins", "", "Comma-separated origins (scheme://host[:port]) of pages allowed to embed the widget.", str),
+    Setting("rate_limit_per_minute", 30, "Chat, search and feedback requests one client may make per minute; 0 turns the limit off.", int),
+    Setting("trusted_proxies", 0, "Reverse proxies in front of the server whose X-Forwarded-For is trusted.", int),
+    Setting("redis_url", "", "Redis URL (redis://host:port/db) for conversations and rate limits across machines. Empty: SQLite.", str, env_name="REDIS_URL"),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -12,16 +12,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 from bot.engine import Engine
 from bot.resources import Resources
-from bot.store import ConversationStore
 from index import settings
 from index.store import IndexError_
-from server import errors
+from server import backends, cors, errors
 from server.api import api
+from server.errors import ApiError
+from server.openapi import openapi
 from server.pages import pages
+from server.reference import reference
+from server.widget import widget
 
 log = logging.getLogger("server")
 
@@ -51,10 +54,7 @@ class State:
             log.error("new index build not loaded: %s", exc)
 
 
-def _default_store(config: dict[str, Any]) -> ConversationStore:
-    from server.sqlite_store import SqliteStore
-
-    return SqliteStore(config["DATABASE"], retention_days=config["SESSION_RETENTION_DAYS"])
+RATE_LIMITED = frozenset({"api.chat", "api.rasa_rest_webhook", "api.search", "api.feedback"})
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -62,17 +62,39 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         MAX_CONTENT_LENGTH=settings.get("max_body_bytes"), MESSAGE_MAX_CHARS=settings.get("message_max_chars"),
         DATABASE=settings.get("database"), SESSION_RETENTION_DAYS=settings.get("session_retention_days"),
-        RELOAD_CHECK_SECONDS=settings.get("reload_check_seconds"), JSON_SORT_KEYS=False,
+        RELOAD_CHECK_SECONDS=settings.get("reload_check_seconds"), CORS_ORIGINS=settings.get("cors_origins"),
+        RATE_LIMIT_PER_MINUTE=settings.get("rate_limit_per_minute"), TRUSTED_PROXIES=settings.get("trusted_proxies"),
+        REDIS_URL=settings.get("redis_url"),
     )
     app.config.update(config or {})
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
     resources = app.config.get("RESOURCES") or Resources.from_settings()
     resources.searcher.embedder.encode_query("ready")  # load the model now, not on the first question
-    store = app.config.get("STORE") or _default_store(app.config)
+    store = app.config.get("STORE") or backends.make_store(app.config)
+    limiter = app.config["RATE_LIMITER"] if "RATE_LIMITER" in app.config else backends.make_rate_limiter(app.config)
     engine = Engine(resources, store, app.config["MESSAGE_MAX_CHARS"])
     app.extensions["rca"] = State(resources, engine, app.config["RELOAD_CHECK_SECONDS"])
     errors.register(app)
-    app.register_blueprint(api)
-    app.register_blueprint(pages)
+    try:
+        allowed_origins = cors.parse_origins(app.config["CORS_ORIGINS"])
+    except ValueError as exc:
+        raise SystemExit(f"{exc}. Fix or unset it.") from exc
+    cors.install(app, allowed_origins)
+    for blueprint in (api, pages, openapi, widget, reference):
+        app.register_blueprint(blueprint)
+
+    @app.before_request
+    def rate_limit() -> None:
+        if limiter is None or request.method == "OPTIONS" or request.endpoint not in RATE_LIMITED:
+            return
+        wait = limiter.hit(request.remote_addr or "unknown")
+        if wait > 0:
+            seconds = max(1, int(wait + 0.999))
+            raise ApiError(429, "rate_limited", f"Too many requests. Please wait {seconds} seconds and try again.",
+                           headers={"Retry-After": str(seconds)})
 
     @app.before_request
     def look_for_new_index() -> None:

@@ -8,11 +8,12 @@ from werkzeug.exceptions import HTTPException
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):  # type: ignore[no-untyped-def]
-        return jsonify(error_body(error.code, error.message)), error.status
+        return jsonify(error_body(error.code, error.message)), error.status, error.headers
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ def test_setting_is_in_readme_table(setting):
 
 
 def test_readme_lists_no_unknown_setting():
-    documented = set(re.findall(r"^\| `(RCA_[A-Z_]+)` \|", README, flags=re.M))
+    documented = set(re.findall(r"^\| `((?:RCA|REDIS)_[A-Z_]+)` \|", README, flags=re.M))
     assert documented == {s.env for s in settings.SETTINGS}
 
 

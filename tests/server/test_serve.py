@@ -3,57 +3,18 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def call(url: str, body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
+from serving import ROOT, call, free_port, running_server
 
 
 @pytest.fixture(scope="module")
 def served(real_index_dir, tmp_path_factory):
-    port = free_port()
-    work = tmp_path_factory.mktemp("serve")
-    env = dict(os.environ, RCA_INDEX_DIR=str(real_index_dir), RCA_DATABASE=str(work / "sessions.sqlite3"),
-               RCA_CACHE_DIR=str(work / "cache"), RCA_REPORTS_DIR=str(work / "reports"))
-    process = subprocess.Popen([sys.executable, "-m", "server", "--port", str(port), "--workers", "2"], cwd=ROOT,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            call(f"{url}/readyz")
-            break
-        except (OSError, ValueError):
-            if process.poll() is not None:
-                pytest.fail(process.stdout.read().decode())
-            time.sleep(0.5)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("server did not become ready")
-    yield url
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
+    with running_server(real_index_dir, tmp_path_factory.mktemp("serve")) as (url, _process):
+        yield url
 
 
 def test_ready_and_answers_over_http(served):

@@ -1,0 +1,4 @@
+"""(being written)"""
+from flask import Blueprint
+
+openapi = Blueprint("openapi", __name__)

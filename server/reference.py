@@ -1,0 +1,4 @@
+"""(being written)"""
+from flask import Blueprint
+
+reference = Blueprint("reference", __name__)

@@ -1,0 +1,4 @@
+"""(being written)"""
+from flask import Blueprint
+
+widget = Blueprint("widget", __name__)
