@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup index index-if-missing run search test verify eval bench clean
+.PHONY: setup system-deps index index-if-missing run chat search test verify eval bench clean
 
 setup: $(STAMP)
 
@@ -16,6 +16,18 @@ $(STAMP): requirements.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# Debian packages the tests use: chromium (browser tests, driven by Playwright; never `playwright install`)
+# and redis-server (the Redis store). Installed with apt only when missing.
+SYSTEM_DEPS := /usr/bin/chromium:chromium /usr/bin/redis-server:redis-server
+system-deps:
+	@missing="$$(for dep in $(SYSTEM_DEPS); do test -x "$${dep%%:*}" || echo "$${dep##*:}"; done)"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages: $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+		else echo "error: need root or sudo to install $$missing (apt-get install $$missing)"; exit 1; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
 index: setup
 	$(PY) -m index build
 
@@ -23,8 +35,12 @@ index: setup
 index-if-missing: setup
 	@$(PY) -m index build
 
-# Until the web server lands, `make run` serves the embedded assistant in the terminal.
+# Serves the demo page with the widget, the reference page and the API on http://127.0.0.1:5005
 run: index-if-missing
+	$(PY) -m server
+
+# The same assistant in the terminal.
+chat: index-if-missing
 	$(PY) -m bot chat
 
 search: index-if-missing
@@ -39,7 +55,7 @@ eval: index-if-missing
 bench: setup
 	$(PY) bench/retrieval.py
 
-test: setup
+test: setup system-deps
 	$(PY) -m pytest -q
 
 clean:

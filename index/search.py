@@ -71,7 +71,7 @@ class Searcher:
         self.section_candidates = section_candidates
         self.index_dir = index_dir
         self._lock = threading.Lock()
-        self._use(snapshot)
+        self.use(snapshot)
 
     @classmethod
     def from_settings(cls, overrides: dict[str, Any] | None = None, embedder: Embedder | None = None) -> "Searcher":
@@ -82,25 +82,30 @@ class Searcher:
         fusion = Fusion(get("dense_weight"), get("section_weight"), get("lexical_weight"))
         return cls(snapshot, embedder, fusion, get("candidates"), index_dir, get("section_candidates"))
 
-    def _use(self, snapshot: IndexSnapshot) -> None:
-        self.snapshot = snapshot
-        self.rewriter = QueryRewriter(snapshot.lexical.vocabulary)
+    def use(self, snapshot: IndexSnapshot) -> None:
+        """Serve from `snapshot` from now on. Callers that run queries on other threads pause them first."""
         total = sum(snapshot.lexical.vocabulary.values()) or 1
-        self._idf = {w: math.log(1 + total / f) for w, f in snapshot.lexical.vocabulary.items()}
+        idf = {w: math.log(1 + total / f) for w, f in snapshot.lexical.vocabulary.items()}
+        rewriter = QueryRewriter(snapshot.lexical.vocabulary)
+        self.snapshot, self.rewriter, self._idf = snapshot, rewriter, idf
+
+    def newer_build(self) -> IndexSnapshot | None:
+        """The build `current` points at, loaded, if it is another one than the one in use; else None."""
+        if self.index_dir is None:
+            return None
+        build = current_build(self.index_dir)
+        if build is None or build == self.snapshot.folder:
+            return None
+        expected = {"model": self.snapshot.manifest["model"], "chunker": self.snapshot.manifest["chunker"]}
+        return load_current(self.index_dir, expected)
 
     def reload_if_changed(self) -> bool:
         """Switches to the build `current` points at, if it is another one. Returns True on a switch."""
-        if self.index_dir is None:
-            return False
-        build = current_build(self.index_dir)
-        if build is None or build == self.snapshot.folder:
-            return False
         with self._lock:
-            if build != self.snapshot.folder:
-                expected = {"model": self.snapshot.manifest["model"], "chunker": self.snapshot.manifest["chunker"]}
-                self._use(load_current(self.index_dir, expected))
-                return True
-        return False
+            snapshot = self.newer_build()
+            if snapshot is not None:
+                self.use(snapshot)
+        return snapshot is not None
 
     def search(self, query: str, k: int = 5, retriever: str = "hybrid", spans: int = 0) -> list[SearchResult]:
         if retriever not in RETRIEVERS:

@@ -7,9 +7,8 @@ store so they run on temporary folders.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -17,10 +16,10 @@ from flask import Flask, jsonify, request
 from bot.engine import Engine
 from bot.resources import Resources
 from index import settings
-from index.store import IndexError_
-from server import backends, cors, errors
+from server import access_log, backends, cors, errors
 from server.api import api
 from server.errors import ApiError
+from server.index_reload import IndexReloader, ReloadingMiddleware
 from server.openapi import openapi
 from server.pages import pages
 from server.reference import reference
@@ -31,27 +30,11 @@ log = logging.getLogger("server")
 
 @dataclass
 class State:
-    """What a worker holds: the dialogue resources and engine, and when it last looked for a new index."""
+    """What a worker holds: the dialogue resources and engine, and the index reloader."""
 
     resources: Resources
     engine: Engine
-    reload_every: float
-    last_check: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def reload_if_due(self) -> None:
-        now = time.monotonic()
-        if now - self.last_check < self.reload_every:
-            return
-        with self.lock:
-            if now - self.last_check < self.reload_every:
-                return
-            self.last_check = now
-        try:
-            if self.resources.searcher.reload_if_changed():
-                log.info("switched to index build %s", self.resources.searcher.snapshot.build_id)
-        except IndexError_ as exc:  # a broken new build never replaces a working one
-            log.error("new index build not loaded: %s", exc)
+    reloader: IndexReloader
 
 
 RATE_LIMITED = frozenset({"api.chat", "api.rasa_rest_webhook", "api.search", "api.feedback"})
@@ -76,8 +59,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     store = app.config.get("STORE") or backends.make_store(app.config)
     limiter = app.config["RATE_LIMITER"] if "RATE_LIMITER" in app.config else backends.make_rate_limiter(app.config)
     engine = Engine(resources, store, app.config["MESSAGE_MAX_CHARS"])
-    app.extensions["rca"] = State(resources, engine, app.config["RELOAD_CHECK_SECONDS"])
+    reloader = IndexReloader(resources.searcher, app.config["RELOAD_CHECK_SECONDS"])
+    app.extensions["rca"] = State(resources, engine, reloader)
+    app.wsgi_app = ReloadingMiddleware(app.wsgi_app, reloader)  # type: ignore[method-assign]
     errors.register(app)
+    access_log.install(app)
     try:
         allowed_origins = cors.parse_origins(app.config["CORS_ORIGINS"])
     except ValueError as exc:
@@ -96,10 +82,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             raise ApiError(429, "rate_limited", f"Too many requests. Please wait {seconds} seconds and try again.",
                            headers={"Retry-After": str(seconds)})
 
-    @app.before_request
-    def look_for_new_index() -> None:
-        app.extensions["rca"].reload_if_due()
-
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -115,6 +97,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def readyz():  # type: ignore[no-untyped-def]
         state = app.extensions["rca"]
         snapshot = state.resources.searcher.snapshot
-        return jsonify({"status": "ready", "index_build": snapshot.build_id, "passages": len(snapshot.passages)})
+        return jsonify({"status": "ready", "index_build": snapshot.build_id, "passages": len(snapshot.passages),
+                        "worker": os.getpid()})
 
     return app

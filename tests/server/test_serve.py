@@ -12,9 +12,15 @@ from serving import ROOT, call, free_port, running_server
 
 
 @pytest.fixture(scope="module")
-def served(real_index_dir, tmp_path_factory):
-    with running_server(real_index_dir, tmp_path_factory.mktemp("serve")) as (url, _process):
-        yield url
+def served_with_log(real_index_dir, tmp_path_factory):
+    work = tmp_path_factory.mktemp("serve")
+    with running_server(real_index_dir, work) as (url, _process):
+        yield url, work / "server.log"
+
+
+@pytest.fixture(scope="module")
+def served(served_with_log):
+    return served_with_log[0]
 
 
 def test_ready_and_answers_over_http(served):
@@ -43,3 +49,19 @@ def test_missing_index_fails_fast_with_the_fix(tmp_path):
                             env=dict(os.environ, RCA_INDEX_DIR=str(tmp_path / "none")),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "make index" in result.stderr
+
+
+def test_logs_hold_route_patterns_but_never_message_text(served_with_log):
+    url, log_path = served_with_log
+    canary = "CANARY-7f3a9c my neighbour Jane Roe"
+    call(f"{url}/api/chat", {"session_id": "canary-session", "message": f"What is thymoma? {canary}"})
+    call(f"{url}/api/search?q=thymoma+{canary.replace(' ', '+')}")
+    call(f"{url}/api/feedback", {"session_id": "canary-session", "message_id": "m1", "rating": "down",
+                                 "comment": canary})
+    for bad in ({"session_id": "canary-session", "message": canary * 200}, {"session_id": canary, "message": "x"}):
+        with pytest.raises(urllib.error.HTTPError) as error:
+            call(f"{url}/api/chat", bad)
+        assert "CANARY" not in error.value.read().decode()
+    logged = log_path.read_text(errors="replace")
+    assert "POST /api/chat 200" in logged and "GET /api/search 200" in logged
+    assert "CANARY" not in logged and "canary-session" not in logged and "Jane" not in logged
