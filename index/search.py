@@ -88,6 +88,7 @@ class Searcher:
         idf = {w: math.log(1 + total / f) for w, f in snapshot.lexical.vocabulary.items()}
         rewriter = QueryRewriter(snapshot.lexical.vocabulary)
         self.snapshot, self.rewriter, self._idf = snapshot, rewriter, idf
+        self._passage_stems: tuple[IndexSnapshot, dict[int, frozenset[str]]] = (snapshot, {})  # filled lazily
 
     def newer_build(self) -> IndexSnapshot | None:
         """The build `current` points at, loaded, if it is another one than the one in use; else None."""
@@ -120,6 +121,7 @@ class Searcher:
         pool = max(self.candidates, k)
         stems = snapshot.lexical.tokenizer.stems(rewritten.words)
         lexical_scores = snapshot.lexical.scores(stems)
+        query_weights = {stem: self._idf.get(stem, 1.0) for stem in set(stems)}
         vector = self.embedder.encode_query(rewritten.text) if retriever != "bm25" else None
         section_scores = snapshot.sections.scores(vector) if vector is not None else None
         if vector is not None:
@@ -136,7 +138,7 @@ class Searcher:
                 candidate.dense = float(snapshot.vectors[candidate.position] @ vector)
                 candidate.section = float(section_scores[candidate.position])
             candidate.lexical = float(lexical_scores[candidate.position])
-            candidate.coverage = self._coverage(rewritten, snapshot.passages[candidate.position].context)
+            candidate.coverage = self._coverage(query_weights, self._stems_of(snapshot, candidate.position))
         if retriever == "hybrid":
             ranked = self.fusion.run(list(candidates.values()))
         else:
@@ -146,13 +148,21 @@ class Searcher:
                 candidate.score = getattr(candidate, key)
         return [self._result(snapshot, c, rewritten, spans) for c in ranked[:k]]
 
-    def _coverage(self, rewritten: RewrittenQuery, context: str) -> float:
-        query = set(self.snapshot.lexical.tokenizer.stems(rewritten.words))
-        if not query:
-            return 0.0
-        present = set(self.snapshot.lexical.tokenizer.stems(words(context)))
-        weights = {s: self._idf.get(s, 1.0) for s in query}
-        return sum(w for s, w in weights.items() if s in present) / sum(weights.values())
+    def _stems_of(self, snapshot: IndexSnapshot, position: int) -> frozenset[str]:
+        """A passage's content-word stems, computed once per passage (folding is the costly part)."""
+        owner, cache = self._passage_stems
+        stems = cache.get(position) if owner is snapshot else None
+        if stems is None:
+            stems = frozenset(snapshot.lexical.tokenizer.stems(words(snapshot.passages[position].context)))
+            if owner is snapshot:
+                cache[position] = stems
+        return stems
+
+    @staticmethod
+    def _coverage(query_weights: dict[str, float], present: frozenset[str]) -> float:
+        """The IDF-weighted share of the query's words that the passage contains."""
+        total = sum(query_weights.values())
+        return sum(w for s, w in query_weights.items() if s in present) / total if total else 0.0
 
     def _result(self, snapshot: IndexSnapshot, candidate: Candidate, rewritten: RewrittenQuery,
                 spans: int) -> SearchResult:
