@@ -140,7 +140,7 @@ def main() -> int:
     parser.add_argument("--skip-build", action="store_true", help="skip the full and incremental build")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    embedder = Embedder(settings.get("model_path") or None, settings.get("torch_threads"))
+    embedder = Embedder.from_settings()
     texts = questions(args.queries)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

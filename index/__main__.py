@@ -38,7 +38,7 @@ def command_build(args: argparse.Namespace) -> int:
     knowledge_dir, index_dir = settings.get("knowledge_dir"), settings.get("index_dir")
     print(f"Indexing {knowledge_dir} into {index_dir}", file=sys.stderr)
     builder = IndexBuilder(
-        knowledge_dir, index_dir, Embedder(settings.get("model_path") or None, settings.get("torch_threads")),
+        knowledge_dir, index_dir, Embedder.from_settings(),
         Chunker(settings.get("chunk_max_chars"), settings.get("chunk_hard_max_chars")),
         exact_max=settings.get("exact_index_max"), batch_size=settings.get("embed_batch_size"),
         keep_builds=settings.get("keep_builds"), trials_dir=settings.records_dir("trials"),

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from index import settings
+from index.onnx_encoder import OnnxEncoder, OnnxUnavailable, check_against_torch, export
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -16,6 +20,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+log = logging.getLogger("index")
 
 
 def packaged_model_path() -> Path:
@@ -38,10 +43,18 @@ def weights_hash(model_path: Path) -> str:
     return digest.hexdigest()
 
 
-class Embedder:
-    """Encodes text to unit-length float32 vectors. Query embeddings are cached (LRU)."""
+RUNTIMES = ("onnx", "torch")
 
-    def __init__(self, model_path: str | Path | None = None, threads: int = 0, cache_size: int = 1024):
+
+class Embedder:
+    """Encodes text to unit-length float32 vectors. Query embeddings are cached (LRU).
+
+    `runtime="onnx"` runs an ONNX export of the same weights (see onnx_encoder.py), checked against
+    torch's vectors when exported; if ONNX Runtime can't be used it falls back to torch with a warning.
+    """
+
+    def __init__(self, model_path: str | Path | None = None, threads: int = 0, cache_size: int = 1024,
+                 runtime: str = "onnx", onnx_dir: Path | None = None):
         path = Path(model_path) if model_path else packaged_model_path()
         if not (path / "config.json").is_file():
             raise FileNotFoundError(
@@ -49,6 +62,8 @@ class Embedder:
                 "or set RCA_MODEL_PATH to a sentence-transformers folder.")
         if threads < 0:
             raise ValueError(f"threads must be 0 (automatic) or more, got {threads}")
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
         self.model_path = path
         self.name = DEFAULT_MODEL_NAME if model_path in (None, "") else path.name
         self.threads = threads
@@ -56,6 +71,38 @@ class Embedder:
         self._cache_size = cache_size
         self._model: Any = None
         self._weights_hash: str | None = None
+        self.runtime = runtime
+        self.onnx_dir = onnx_dir or settings.get("cache_dir") / "onnx"
+        self._onnx: OnnxEncoder | None = None
+
+    @classmethod
+    def from_settings(cls, overrides: dict[str, Any] | None = None) -> "Embedder":
+        return cls(settings.get("model_path", overrides) or None, settings.get("torch_threads", overrides),
+                   runtime=settings.get("embedding_runtime", overrides),
+                   onnx_dir=settings.get("cache_dir", overrides) / "onnx")
+
+    def _onnx_encoder(self) -> OnnxEncoder | None:
+        """The ONNX encoder, exported and checked on first use; None when running on torch."""
+        if self.runtime != "onnx" or self._onnx is not None:
+            return self._onnx
+        target = self.onnx_dir / self.weights_hash[:16] / "model.onnx"
+        try:
+            if target.is_file():
+                self._onnx = OnnxEncoder(target, self.model_path, self.threads)
+            else:
+                export(self.model, self.model_path, target)
+                encoder = OnnxEncoder(target, self.model_path, self.threads)
+                try:
+                    difference = check_against_torch(encoder, self.model)
+                except OnnxUnavailable:
+                    target.unlink(missing_ok=True)
+                    raise
+                log.info("exported %s to ONNX (largest difference from torch %.1g)", self.name, difference)
+                self._onnx = encoder
+        except OnnxUnavailable as exc:
+            log.warning("embedding with torch instead of ONNX Runtime: %s", exc)
+            self.runtime = "torch"
+        return self._onnx
 
     @property
     def model(self) -> Any:
@@ -73,6 +120,9 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
+        onnx = self._onnx_encoder()
+        if onnx is not None:
+            return onnx.dimension
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         return int(getter())
 
@@ -84,7 +134,7 @@ class Embedder:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": str(self.model_path), "weights_sha256": self.weights_hash,
-                "dimension": self.dimension, "normalized": True}
+                "dimension": self.dimension, "normalized": True, "runtime": self.runtime}
 
     def encode(self, texts: list[str], batch_size: int = 64,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -92,10 +142,11 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         parts = []
+        onnx = self._onnx_encoder()
         for begin in range(0, len(texts), batch_size):
             batch = texts[begin:begin + batch_size]
-            parts.append(self.model.encode(batch, batch_size=batch_size, convert_to_numpy=True,
-                                           normalize_embeddings=True, show_progress_bar=False))
+            parts.append(onnx.encode(batch) if onnx is not None else self.model.encode(
+                batch, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False))
             if progress:
                 progress(len(batch))
         return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)

@@ -76,7 +76,7 @@ class Searcher:
     @classmethod
     def from_settings(cls, overrides: dict[str, Any] | None = None, embedder: Embedder | None = None) -> "Searcher":
         get = lambda name: settings.get(name, overrides)  # noqa: E731
-        embedder = embedder or Embedder(get("model_path") or None, get("torch_threads"))
+        embedder = embedder or Embedder.from_settings(overrides)
         index_dir = get("index_dir")
         snapshot = load_current(index_dir, expected_build(embedder, overrides))
         fusion = Fusion(get("dense_weight"), get("section_weight"), get("lexical_weight"))

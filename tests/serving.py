@@ -38,8 +38,9 @@ def call(url: str, body: dict | None = None, method: str | None = None, headers:
 def running_server(index_dir: Path, work: Path, workers: int = 2, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """Yield (base URL, process) of a ready gunicorn server; its output goes to work/server.log."""
     port = free_port()
+    # The cache folder (the ONNX export, intent vectors, keyed by their inputs) is shared with other runs.
     environ = dict(os.environ, RCA_INDEX_DIR=str(index_dir), RCA_DATABASE=str(work / "sessions.sqlite3"),
-                   RCA_CACHE_DIR=str(work / "cache"), RCA_REPORTS_DIR=str(work / "reports"), **env)
+                   RCA_REPORTS_DIR=str(work / "reports"), **env)
     environ.setdefault("RCA_RATE_LIMIT_PER_MINUTE", "0")  # tests that measure the limit set it themselves
     log = open(work / "server.log", "ab")
     process = subprocess.Popen([sys.executable, "-m", "server", "--port", str(port), "--workers", str(workers)],
