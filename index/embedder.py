@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
@@ -62,6 +63,8 @@ class Embedder:
                 "or set RCA_MODEL_PATH to a sentence-transformers folder.")
         if threads < 0:
             raise ValueError(f"threads must be 0 (automatic) or more, got {threads}")
+        if cache_size < 0:
+            raise ValueError(f"cache_size must be 0 (no cache) or more, got {cache_size}")
         if runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
         self.model_path = path
@@ -69,6 +72,7 @@ class Embedder:
         self.threads = threads
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
         self._model: Any = None
         self._weights_hash: str | None = None
         self.runtime = runtime
@@ -78,12 +82,18 @@ class Embedder:
     @classmethod
     def from_settings(cls, overrides: dict[str, Any] | None = None) -> "Embedder":
         return cls(settings.get("model_path", overrides) or None, settings.get("torch_threads", overrides),
-                   runtime=settings.get("embedding_runtime", overrides),
+                   cache_size=settings.get("query_cache_size", overrides), runtime=settings.get("embedding_runtime", overrides),
                    onnx_dir=settings.get("cache_dir", overrides) / "onnx")
 
     def _onnx_encoder(self) -> OnnxEncoder | None:
         """The ONNX encoder, exported and checked on first use; None when running on torch."""
         if self.runtime != "onnx" or self._onnx is not None:
+            return self._onnx
+        with self._cache_lock:
+            return self._load_onnx()
+
+    def _load_onnx(self) -> OnnxEncoder | None:
+        if self.runtime != "onnx" or self._onnx is not None:  # another thread loaded it meanwhile
             return self._onnx
         target = self.onnx_dir / self.weights_hash[:16] / "model.onnx"
         try:
@@ -152,13 +162,16 @@ class Embedder:
         return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
 
     def encode_query(self, query: str) -> np.ndarray:
-        cached = self._cache.get(query)
-        if cached is not None:
-            self._cache.move_to_end(query)
-            return cached
+        with self._cache_lock:  # server threads share the cache
+            cached = self._cache.get(query)
+            if cached is not None:
+                self._cache.move_to_end(query)
+                return cached
         vector = self.encode([query], batch_size=1)[0]
-        self._cache[query] = vector
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        if self._cache_size:
+            with self._cache_lock:
+                self._cache[query] = vector
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
         return vector
 
