@@ -7,6 +7,7 @@ never touch var/index and may change their copy.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from index import settings
 
 KNOWLEDGE = settings.PROJECT_ROOT / "knowledge"
+os.environ.setdefault("RCA_RATE_LIMIT_PER_MINUTE", "0")  # tests that measure the limit set it themselves
 
 
 @pytest.fixture(scope="session")
