@@ -1,4 +1,29 @@
-"""(being written)"""
-from flask import Blueprint
+"""The nurse reference page, `GET /reference[?q=...]`: fast search over the source documents.
+
+The page is a static shell; static/reference.js runs the search through `GET /api/search` (same
+origin), shows each passage with its best-matching sentence highlighted, filters by document, copies
+citations and links to the passage highlighted in its document (`/documents/<doc_id>?start=&end=#passage`).
+`?q=` makes a search linkable; the query is echoed only into the search box, escaped by Jinja.
+No inline script or style: the Content-Security-Policy below forbids them.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
 
 reference = Blueprint("reference", __name__)
+REFERENCE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+                    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+RESULTS_PER_SEARCH = 20  # the API's maximum k
+
+
+@reference.get("/reference")
+def page():  # type: ignore[no-untyped-def]
+    max_chars = current_app.config["MESSAGE_MAX_CHARS"]
+    query = request.args.get("q", "")[:max_chars]
+    resources = current_app.extensions["rca"].resources
+    response = current_app.make_response(render_template(
+        "reference.html", query=query, max_chars=max_chars, k=RESULTS_PER_SEARCH,
+        weak_below=resources.answer_threshold))
+    response.headers["Content-Security-Policy"] = REFERENCE_POLICY
+    response.headers["Cache-Control"] = "no-cache"
+    return response
