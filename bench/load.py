@@ -5,8 +5,8 @@
 
 Each simulated person keeps one session and sends the evaluation questions in turn over a kept-alive
 connection. Client latency includes HTTP and queueing; server latency is the app's own time, read
-from the `Server-Timing` header. Set RCA_RATE_LIMIT_PER_MINUTE=0 on the server, or every client
-beyond the limit measures 429s.
+from the `Server-Timing` header. Requests from this machine are not rate limited (the
+`rate_limit_exempt` setting), so the load is measured, not the limit.
 """
 from __future__ import annotations
 

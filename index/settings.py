@@ -66,6 +66,7 @@ SETTINGS: list[Setting] = [
     Setting("reload_check_seconds", 2.0, "How often a worker checks for a newly published index.", float),
     Setting("cors_origins", "", "Comma-separated origins (scheme://host[:port]) of pages allowed to embed the widget.", str),
     Setting("rate_limit_per_minute", 30, "Chat, search and feedback requests one client may make per minute; 0 turns the limit off.", int),
+    Setting("rate_limit_exempt", "127.0.0.1,::1", "Comma-separated client addresses never rate limited (this machine's own health checks, evaluations and benchmarks), or `none`. A request that came through a proxy is always limited.", str),
     Setting("trusted_proxies", 0, "Reverse proxies in front of the server whose X-Forwarded-For is trusted.", int),
     Setting("redis_url", "", "Redis URL (redis://host:port/db) for conversations and rate limits across machines. Empty: SQLite.", str, env_name="REDIS_URL"),
 ]

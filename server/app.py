@@ -22,6 +22,7 @@ from server.errors import ApiError
 from server.index_reload import IndexReloader, ReloadingMiddleware
 from server.openapi import openapi
 from server.pages import pages
+from server.rate_limit import is_forwarded, parse_exempt_addresses
 from server.reference import reference
 from server.widget import widget
 
@@ -47,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         DATABASE=settings.get("database"), SESSION_RETENTION_DAYS=settings.get("session_retention_days"),
         RELOAD_CHECK_SECONDS=settings.get("reload_check_seconds"), CORS_ORIGINS=settings.get("cors_origins"),
         RATE_LIMIT_PER_MINUTE=settings.get("rate_limit_per_minute"), TRUSTED_PROXIES=settings.get("trusted_proxies"),
+        RATE_LIMIT_EXEMPT=settings.get("rate_limit_exempt"),
         REDIS_URL=settings.get("redis_url"),
     )
     app.config.update(config or {})
@@ -69,12 +71,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     except ValueError as exc:
         raise SystemExit(f"{exc}. Fix or unset it.") from exc
     cors.install(app, allowed_origins)
+    try:
+        exempt = parse_exempt_addresses(app.config["RATE_LIMIT_EXEMPT"])
+    except ValueError as exc:
+        raise SystemExit(f"{exc}. Fix or unset it.") from exc
     for blueprint in (api, pages, openapi, widget, reference):
         app.register_blueprint(blueprint)
 
     @app.before_request
     def rate_limit() -> None:
         if limiter is None or request.method == "OPTIONS" or request.endpoint not in RATE_LIMITED:
+            return
+        if request.remote_addr in exempt and not is_forwarded(request.headers):
             return
         wait = limiter.hit(request.remote_addr or "unknown")
         if wait > 0:

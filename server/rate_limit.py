@@ -13,6 +13,7 @@ and logs a warning: an outage of the limit's storage must not take search and ch
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import math
 import os
@@ -20,7 +21,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import redis
 
@@ -38,6 +39,24 @@ SALT = b"rca-rate-limit-v1\x00"
 # Connections a child process inherited through fork: kept, never closed, so the child never touches
 # the parent's SQLite connection (as in server/sqlite_store.py).
 _INHERITED: list[sqlite3.Connection] = []
+
+
+def parse_exempt_addresses(value: str) -> frozenset[str]:
+    """The `rate_limit_exempt` setting as a set of normalised IP addresses; `none` or "" for none."""
+    addresses = set()
+    for entry in (item.strip() for item in value.split(",")):
+        if not entry or entry.lower() == "none":
+            continue
+        try:
+            addresses.add(str(ipaddress.ip_address(entry)))
+        except ValueError as exc:
+            raise ValueError(f"RCA_RATE_LIMIT_EXEMPT entry {entry!r} is not an IP address such as 127.0.0.1") from exc
+    return frozenset(addresses)
+
+
+def is_forwarded(headers: Mapping[str, str]) -> bool:
+    """Whether a proxy passed the request on: its address then is the proxy's, not the client's."""
+    return any(name in headers for name in ("X-Forwarded-For", "Forwarded", "X-Real-IP"))
 
 
 def hashed_key(key: str) -> str:

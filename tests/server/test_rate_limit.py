@@ -238,6 +238,54 @@ def test_make_rate_limiter_picks_the_backend(tmp_path):
     assert backends.rate_limit_path("/x/db") == backends.rate_limit_path("/x/db.sqlite3").with_name("db.ratelimit.sqlite3")
 
 
+class _Refuses:
+    """A limiter that refuses everyone, recording who it was asked about."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def hit(self, key: str) -> float:
+        self.keys.append(key)
+        return 12.0
+
+
+def test_this_machine_is_exempt_unless_the_request_came_through_a_proxy(loaded):
+    from bot.store import InMemoryStore
+    from server.app import create_app
+
+    limiter = _Refuses()
+    app = create_app({"RESOURCES": loaded, "STORE": InMemoryStore(), "TESTING": True, "RELOAD_CHECK_SECONDS": 3600.0,
+                      "RATE_LIMITER": limiter})  # the default exemption: 127.0.0.1 and ::1
+    client = app.test_client()
+
+    def status(address: str, headers: dict | None = None) -> int:
+        return client.get("/api/search?q=sarcoma", environ_base={"REMOTE_ADDR": address}, headers=headers).status_code
+
+    assert status("127.0.0.1") == 200 and status("::1") == 200 and limiter.keys == []
+    assert status("127.0.0.2") == 429 and status(IP) == 429  # only the listed addresses
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):  # a local proxy's clients are limited
+        assert status("127.0.0.1", {header: IP}) == 429
+    assert limiter.keys == ["127.0.0.2", IP, "127.0.0.1", "127.0.0.1", "127.0.0.1"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("127.0.0.1,::1", {"127.0.0.1", "::1"}), (" 10.0.0.5 , 0:0:0:0:0:0:0:1 ", {"10.0.0.5", "::1"}),
+    ("none", set()), ("", set()),
+])
+def test_exempt_addresses_are_parsed(value, expected):
+    from server.rate_limit import parse_exempt_addresses
+
+    assert parse_exempt_addresses(value) == expected
+
+
+def test_a_bad_exempt_address_stops_the_app_with_the_fix(loaded):
+    from bot.store import InMemoryStore
+    from server.app import create_app
+
+    with pytest.raises(SystemExit, match="RCA_RATE_LIMIT_EXEMPT entry 'localhost' is not an IP address.*Fix or unset"):
+        create_app({"RESOURCES": loaded, "STORE": InMemoryStore(), "RATE_LIMIT_EXEMPT": "127.0.0.1,localhost"})
+
+
 # several processes, as gunicorn's workers
 
 PROCESSES, HITS = 4, 50
@@ -323,7 +371,7 @@ def assert_ten_of_twenty_five(outcomes) -> None:
 
 @pytest.mark.slow
 def test_gunicorn_workers_share_the_limit_in_sqlite(real_index_dir, tmp_path):
-    with running_server(real_index_dir, tmp_path, RCA_RATE_LIMIT_PER_MINUTE="10") as (url, _process):
+    with running_server(real_index_dir, tmp_path, RCA_RATE_LIMIT_PER_MINUTE="10", RCA_RATE_LIMIT_EXEMPT="none") as (url, _process):
         assert_ten_of_twenty_five(burst(url))
         assert send(url, "GET", "/api/search?q=sarcoma", source="127.0.0.2")[0] == 200  # another client
         assert send(url, "GET", "/healthz")[0] == 200  # not limited
@@ -336,7 +384,7 @@ def test_gunicorn_workers_share_the_limit_in_sqlite(real_index_dir, tmp_path):
 @pytest.mark.slow
 def test_gunicorn_workers_share_redis_for_limits_and_conversations(real_index_dir, tmp_path):
     with redis_server.running_redis(tmp_path / "redis") as redis_db, \
-            running_server(real_index_dir, tmp_path, RCA_RATE_LIMIT_PER_MINUTE="10",
+            running_server(real_index_dir, tmp_path, RCA_RATE_LIMIT_PER_MINUTE="10", RCA_RATE_LIMIT_EXEMPT="none",
                            REDIS_URL=redis_db.url) as (url, _process):
         assert_ten_of_twenty_five(burst(url))
 
