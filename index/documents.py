@@ -14,14 +14,13 @@ from typing import Any
 
 import yaml
 
-from knowledge.validation import ValidationError
+from knowledge.validation import ID_PATTERN, ValidationError
 
 REQUIRED_FIELDS = ("id", "title", "publisher", "language", "licence")
 OPTIONAL_FIELDS = ("url", "last_reviewed", "retrieved", "attribution", "source")
 ALLOWED_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 DATE_FIELDS = ("last_reviewed", "retrieved")
-ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
 FENCE = "---"
 
 
@@ -162,10 +161,10 @@ def parse_document(path: Path, raw: bytes, display_path: str | None = None) -> t
     doc_id = front.get("id")
     if isinstance(doc_id, str) and doc_id:
         if not ID_PATTERN.match(doc_id):
-            errors.append(ValidationError(where, _key_line(front_lines, "id"), f"invalid id '{doc_id}'",
+            errors.append(ValidationError(where, _key_line(front_lines, "id"), f"invalid id {doc_id!r}",
                                           "use lowercase letters, digits and single hyphens, e.g. 'nci-penile-cancer'"))
     url = front.get("url")
-    if isinstance(url, str) and url and not re.match(r"^https?://\S+$", url):
+    if isinstance(url, str) and url and not re.match(r"^https?://\S+\Z", url):
         errors.append(ValidationError(where, _key_line(front_lines, "url"), f"invalid url '{url}'",
                                       "give the full address starting with https:// or remove the field"))
     language = front.get("language")

@@ -150,7 +150,7 @@ def parse_medquad_file(path: Path) -> MedQuADFile:
         )
     doc_id = (root.get("id") or path.stem).strip()
     url = (root.get("url") or "").strip()
-    if not re.match(r"https?://\S+$", url):
+    if not re.match(r"https?://\S+\Z", url):
         raise MedQuADError(path, "<Document> has no valid url attribute", "add the cancer.gov page address as url=\"https://...\"")
     focus_el = root.find("Focus")
     focus = " ".join((focus_el.text or "").split()) if focus_el is not None else ""

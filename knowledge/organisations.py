@@ -26,7 +26,7 @@ from typing import Any
 
 from knowledge.records import (Citation, RawRecord, check_fields, load_record_folder,
                                resolve_citation, text_list)
-from knowledge.validation import ValidationError
+from knowledge.validation import ID_PATTERN, ValidationError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_ORGANISATIONS_DIR = PACKAGE_DIR / "organisations"
@@ -46,12 +46,11 @@ REQUIRED_FIELDS = ("id", "name", "kind", "citation")
 OPTIONAL_FIELDS = ("country", "cancer_sites", "website", "contact")
 TEXT_FIELDS = ("id", "name", "kind", "country", "website", "contact")
 
-ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # An http(s) address, or a bare domain with an optional path, as a source writes it ("www.rarecarenet.eu").
 _HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
-WEBSITE_PATTERN = re.compile(rf"^(?:https?://{_HOST}(?::\d{{1,5}})?(?:[/?#]\S*)?|{_HOST}(?:/\S*)?)$")
+WEBSITE_PATTERN = re.compile(rf"^(?:https?://{_HOST}(?::\d{{1,5}})?(?:[/?#]\S*)?|{_HOST}(?:/\S*)?)\Z")
 # Letters (any script), spaces and the punctuation of country names ("Côte d’Ivoire", "Guinea-Bissau").
-_COUNTRY_CHARS = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .,'’()-])*$")
+_COUNTRY_CHARS = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .,'’()-])*\Z")
 MULTINATIONAL = ("Europe", "International")
 # Spellings that would split one country (or the multinational values) in two when searching.
 COUNTRY_ALIASES = {

@@ -408,7 +408,7 @@ def _check_arguments(csv_path: Path, out: Path | None, documents_out: Path, publ
         raise ArgumentProblem("--publisher is empty. Fix: name who publishes the directory")
     if not licence.strip():
         raise ArgumentProblem("--licence is empty. Fix: give the directory's licence or reuse terms")
-    if url and not re.match(r"^https?://\S+$", url):
+    if url and not re.match(r"^https?://\S+\Z", url):
         raise ArgumentProblem(f"--url {url}: not an http(s) address. Fix: give the full address starting with https://")
     if retrieved is None:
         retrieved = dt.date.today().isoformat()

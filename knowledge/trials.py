@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.records import Citation, RawRecord, check_fields, load_record_folder, resolve_citation, text_list
-from knowledge.validation import ValidationError
+from knowledge.validation import ID_PATTERN, ValidationError
 
 # What each status means, for people reading or writing records.
 STATUSES: dict[str, str] = {
@@ -45,8 +45,7 @@ OPTIONAL_FIELDS = ("registry_status", "group", "countries", "nct_id", "phases", 
 TEXT_FIELDS = ("title", "registry_status", "group", "eligibility", "url")
 SITE_FIELDS = ("name", "city", "country")
 CONTACT_FIELDS = ("name", "phone", "email")
-ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-NCT_PATTERN = re.compile(r"^NCT\d{8}$")
+NCT_PATTERN = re.compile(r"^NCT\d{8}\Z")
 URL_PATTERN = re.compile(r"^https?://\S+$")
 
 

@@ -1,7 +1,12 @@
 """The one shape of a validation problem in curated content: where it is, what is wrong, how to fix it."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+#: Ids of documents and records: lowercase letters and digits in hyphen-joined runs. `\Z`, not `$`,
+#: which would also accept a trailing newline.
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 
 
 @dataclass(frozen=True)

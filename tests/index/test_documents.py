@@ -130,9 +130,10 @@ def test_impossible_date_is_reported_not_raised(value):
     assert_error(only_error(with_front({"last_reviewed": value})), 7, "field 'last_reviewed' is not a date")
 
 
-@pytest.mark.parametrize("value", ["Rare-Doc", "rare_doc", "rare--doc", "-rare", "rare doc"])
+@pytest.mark.parametrize("value", ["Rare-Doc", "rare_doc", "rare--doc", "-rare", "rare doc", "rare-doc\n"])
 def test_invalid_id_points_at_its_line(value):
-    assert_error(only_error(with_front({"id": f'"{value}"'})), 2, f"invalid id '{value}'")
+    quoted = value.replace("\n", "\\n")  # YAML's double-quoted escape for a trailing newline
+    assert_error(only_error(with_front({"id": f'"{quoted}"'})), 2, f"invalid id {value!r}")
 
 
 def test_id_that_is_not_text():
