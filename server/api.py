@@ -32,7 +32,7 @@ def _text(data: dict[str, Any], name: str, required: bool = True) -> str | None:
 
 
 def _session_id(value: str | None) -> str:
-    if value is None or not SESSION_ID.match(value):
+    if value is None or not SESSION_ID.fullmatch(value):  # match() lets 'id\n' through `$`
         raise ApiError(400, "invalid_session_id", "session_id must be 1-128 letters, digits or . _ : -")
     return value
 

@@ -31,7 +31,10 @@ def register(app: Flask) -> None:
         messages = {413: "The request body is too large.", 404: "Not found.", 405: "Method not allowed.",
                     400: "The request is not valid JSON or misses a field."}
         response = jsonify(error_body(code, messages.get(error.code or 500, error.name or "Error")))
-        return response, error.code or 500
+        # A 405 must say which methods the resource has (RFC 9110 15.5.6); werkzeug knows them.
+        allowed = getattr(error, "valid_methods", None)
+        headers = {"Allow": ", ".join(sorted(allowed))} if allowed else {}
+        return response, error.code or 500, headers
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
