@@ -5,6 +5,8 @@ exactly first (longest phrase wins), then, for what is left, by fuzzy match of i
 """
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 
@@ -70,6 +72,7 @@ class EntityExtractor:
                               if _key(v) in _COMMON_WORDS and _key(v) in self.phrases}
         self._fuzzy_keys = [k for k in self.phrases if len(k) >= min_fuzzy_length]
         self._longest = max((len(k.split()) for k in self.phrases), default=1)
+        self._find = functools.lru_cache(maxsize=1024)(self._find)  # type: ignore[method-assign]
 
     def canonical(self, entity: str, text: str) -> str | None:
         """The canonical value of a phrase (exactly, else fuzzily), or None."""
@@ -77,6 +80,11 @@ class EntityExtractor:
         return found[0].value if found else None
 
     def run(self, text: str) -> list[Entity]:
+        return list(self._find(text))
+
+    def _find(self, text: str) -> tuple[Entity, ...]:
+        # Replaced by a per-instance LRU cache in __init__: one turn asks about the same text several
+        # times (routing, delexicalising for intents, the actions' slot checks).
         folded = fold(text)
         tokens = [(m.group(), m.start(), m.end()) for m in _WORDS.finditer(folded)]
         taken = [False] * len(tokens)
@@ -100,7 +108,7 @@ class EntityExtractor:
                     continue
                 found.append(Entity(hit[0], hit[1], text[start:end], start, end, score))
                 taken[i:i + size] = [True] * size
-        return sorted(found, key=lambda e: e.start)
+        return tuple(sorted(found, key=lambda e: e.start))
 
     def _may_be_misspelt(self, phrase: str) -> bool:
         words = phrase.split()

@@ -31,8 +31,10 @@ _DOTTED_ACRONYM = re.compile(r"\b((?:[A-Za-z]\.){2,})")
 def fold(text: str) -> str:
     """Lower case, accents removed, dotted acronyms joined ("U.S." -> "us"), British spellings folded."""
     text = _DOTTED_ACRONYM.sub(lambda m: m.group(1).replace(".", "") + " ", text)
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.lower()
+    if not text.isascii():  # ASCII has nothing to decompose; most text is ASCII, and this is hot
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
     for pattern, replacement in _SPELLING:
         text = pattern.sub(replacement, text)
     return text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import string
 
 # A full stop after these is not the end of a sentence.
 ABBREVIATIONS = frozenset(
@@ -12,12 +13,29 @@ _END = re.compile(r"[.!?](?:[\"'\u2019\u201d)\]]*)(?=\s+|$)")
 _NEXT_START = re.compile(r"\s+(?=[A-Z0-9\"'\u2018\u201c(\[\u00c0-\u024f-])")
 
 
+_WORD_CHARS = frozenset(string.ascii_letters + ".")
+
+
+def _word_before(text: str, dot: int) -> str:
+    """The run of ASCII letters and dots ending at `dot` that starts with a letter ("" if none).
+
+    Scans back from the dot only as far as the word goes: a regex anchored at the end of text[:dot]
+    would rescan the whole text before every full stop.
+    """
+    begin = dot
+    while begin > 0 and text[begin - 1] in _WORD_CHARS:
+        begin -= 1
+    while begin < dot and text[begin] == ".":
+        begin += 1
+    return text[begin:dot]
+
+
 def _is_abbreviation(text: str, dot: int) -> bool:
     """True when the '.' at `dot` closes an abbreviation or an initial rather than a sentence."""
-    match = re.search(r"([A-Za-z][A-Za-z.]*)$", text[:dot])
-    if not match:
+    word = _word_before(text, dot)
+    if not word:
         return False
-    word = match.group(1).lower().rstrip(".")
+    word = word.lower().rstrip(".")
     if word in ABBREVIATIONS:
         return True
     return len(word) == 1 and text[dot - 1].isupper()  # an initial, as in "J. Bogaerts"
