@@ -1,21 +1,41 @@
-"""The embedded engine end to end: routing, forms, follow-ups, safety, and grounded answers."""
+"""The embedded engine end to end: routing, forms, follow-ups, safety, and grounded answers, on each store."""
 from __future__ import annotations
 
 import dataclasses
 import re
 
 import pytest
+import redis_server
 
 from bot import templates
 from bot.answers import answer_sentence
 from bot.engine import Engine, InvalidMessage
 from bot.store import InMemoryStore
 from index.sentences import sentence_spans
+from server.redis_store import RedisStore, connect
+from server.sqlite_store import SqliteStore
 
 
-@pytest.fixture
-def engine(loaded):
-    return Engine(loaded, InMemoryStore())
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    with redis_server.running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def engine(loaded, request, tmp_path):
+    """The same conversations on every store: in memory, SQLite (one machine), a real redis-server."""
+    if request.param == "memory":
+        yield Engine(loaded, InMemoryStore())
+        return
+    if request.param == "sqlite":
+        store = SqliteStore(tmp_path / "sessions.sqlite3")
+    else:
+        client = connect(request.getfixturevalue("redis_url"))
+        client.flushdb()
+        store = RedisStore(client)
+    yield Engine(loaded, store)
+    store.close()
 
 
 def ask(engine, text, session="s1"):
