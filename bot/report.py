@@ -39,7 +39,8 @@ def _path(reports_dir: Path | None = None) -> Path:
 
 
 def record(kind: str, text: str, reports_dir: Path | None = None, **extra: Any) -> None:
-    """Logs one event, redacted. Feedback is only kept when it is negative. Never raises on I/O errors."""
+    """Logs one event, redacted. Feedback is only kept when it is negative. Never raises on I/O errors
+    or on text that cannot be encoded."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if kind == "feedback" and not NEGATIVE_FEEDBACK.search(text or "") and extra.get("rating") != "down":
@@ -49,7 +50,8 @@ def record(kind: str, text: str, reports_dir: Path | None = None, **extra: Any) 
     path = _path(reports_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
+        # backslashreplace: a lone surrogate from a client is written as its escape, not an error
+        with path.open("a", encoding="utf-8", errors="backslashreplace") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             handle.write(json.dumps(event, ensure_ascii=False) + "\n")
     except OSError:

@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import report
 from bot.engine import InvalidMessage
@@ -16,7 +17,18 @@ MAX_K = 20
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    # A chunked body has no Content-Length for werkzeug to check: it stops reading at the limit
+    # without a word, so look for one more byte (read past its own limit it would refuse even a
+    # body of exactly the limit).
+    if request.content_length is None and limit is not None and len(raw) >= limit \
+            and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # JSON nested thousands deep: not a body anyone means to send
+        data = None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
     return data
@@ -28,6 +40,10 @@ def _text(data: dict[str, Any], name: str, required: bool = True) -> str | None:
         return None
     if not isinstance(value, str):
         raise ApiError(400, "invalid_field", f"'{name}' must be a string.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800": no text can hold it
+        raise ApiError(400, "invalid_field", f"'{name}' must be valid Unicode text.") from exc
     return value
 
 

@@ -137,6 +137,7 @@ class SqliteStore:
                 self._warned_journal = True
                 log.warning("session database %s is not in WAL mode (journal_mode=%s)", self.path, mode)
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA secure_delete = ON")  # a deleted conversation is overwritten, not left in free pages
         except BaseException:
             conn.close()
             raise
@@ -171,7 +172,12 @@ class SqliteStore:
     def delete(self, session_id: str) -> bool:
         """Forget a session; True if it existed."""
         _check_id(session_id)
-        cursor = self._conn().execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+        conn = self._conn()
+        cursor = conn.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+        if cursor.rowcount > 0:
+            # The patient asked for it gone: copy the WAL into the file and empty it, so the old pages
+            # do not linger there until the next automatic checkpoint. Busy readers just delay it.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return cursor.rowcount > 0
 
     # beyond the protocol
@@ -194,7 +200,10 @@ class SqliteStore:
 
     def _read(self, session_id: str) -> dict[str, Any] | None:
         _check_id(session_id)
-        row = self._conn().execute("SELECT state FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+        # A session past retention is gone even before the next purge deletes its row.
+        cutoff = time.time() - self.retention_days * SECONDS_PER_DAY
+        row = self._conn().execute("SELECT state FROM sessions WHERE session_id = ? AND updated >= ?",
+                                   (session_id, cutoff)).fetchone()
         if row is None:
             return None
         try:

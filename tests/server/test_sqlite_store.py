@@ -146,6 +146,14 @@ def test_export(sqlite_store):
     assert sqlite_store.export("s") is None
 
 
+def stored_ids(path) -> set[str]:
+    """The session ids with a row in the file, expired or not."""
+    with sqlite3.connect(path) as conn:
+        ids = {row[0] for row in conn.execute("SELECT session_id FROM sessions")}
+    conn.close()
+    return ids
+
+
 def test_purge_with_an_injected_now(sqlite_store):
     sqlite_store.save("old", a_state())
     sqlite_store.save("recent", a_state())
@@ -171,12 +179,30 @@ def test_save_purges_at_most_once_an_hour(sqlite_store, monkeypatch):
     sqlite_store.save("first", a_state())  # the first save purges (nothing to purge yet)
     insert_raw(sqlite_store.path, "stale", json.dumps(a_state()), time.time() - 40 * DAY)
     sqlite_store.save("second", a_state())
-    assert sqlite_store.export("stale") is not None  # less than an hour since the last purge
+    assert stored_ids(sqlite_store.path) == {"first", "second", "stale"}  # less than an hour since the last purge
     clock = time.monotonic() + sqlite_store.PURGE_EVERY_SECONDS + 1
     monkeypatch.setattr("server.sqlite_store.time.monotonic", lambda: clock)
     sqlite_store.save("third", a_state())
+    assert stored_ids(sqlite_store.path) == {"first", "second", "third"}
+
+
+def test_a_session_past_retention_is_gone_before_it_is_purged(sqlite_store):
+    sqlite_store.save("fresh", a_state())
+    insert_raw(sqlite_store.path, "stale", json.dumps(a_state()), time.time() - 31 * DAY)
+    assert "stale" in stored_ids(sqlite_store.path)  # no purge has run since
     assert sqlite_store.export("stale") is None
-    assert all(sqlite_store.export(s) is not None for s in ("first", "second", "third"))
+    assert sqlite_store.load("stale")["slots"] == new_state()["slots"]
+    assert sqlite_store.export("fresh") is not None
+
+
+def test_deleted_conversations_leave_no_text_in_the_files(sqlite_store):
+    state = a_state()
+    state["history"][0]["user"] = "zyxwvut private words"
+    sqlite_store.save("gone", state)
+    sqlite_store.save("kept", a_state())
+    assert sqlite_store.delete("gone")
+    files = [sqlite_store.path, Path(f"{sqlite_store.path}-wal")]
+    assert all(b"zyxwvut" not in f.read_bytes() for f in files if f.exists())
 
 
 @pytest.mark.parametrize("text", ["{not json: 'secret message text'", '["secret message text"]',
