@@ -5,7 +5,8 @@ Origins are compared exactly (scheme, host and port), so look-alikes such as
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import ipaddress
+import re
 
 from flask import Flask, Response, request
 
@@ -13,19 +14,32 @@ ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
 ALLOWED_HEADERS = "Content-Type"
 
 
+# The serialised origin (RFC 6454 section 6.2): scheme "://" host [":" port], nothing else. Checked
+# character by character: urlsplit silently drops tabs and newlines and takes spaces in a host.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_ORIGIN = re.compile(rf"(?P<scheme>https?)://(?P<host>{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])"
+                     r"(?::(?P<port>[0-9]{1,5}))?/?", re.IGNORECASE)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def normalise_origin(origin: str) -> str | None:
-    """'scheme://host[:port]' in lowercase with default ports dropped; None if it is not an origin."""
-    try:
-        parts = urlsplit(origin.strip())
-        port = parts.port
-    except ValueError:
+    """'scheme://host[:port]' in lowercase with default ports dropped; None if it is not an origin.
+
+    Hosts are ASCII (browsers send internationalised names in punycode); the port is 1-65535.
+    """
+    match = _ORIGIN.fullmatch(origin.strip(" \t"))
+    if match is None:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
-            or parts.query or parts.fragment or parts.username or parts.password:
+    scheme, host = match["scheme"].lower(), match["host"].lower()
+    port = int(match["port"]) if match["port"] is not None else DEFAULT_PORTS[scheme]
+    if not 1 <= port <= 65535:
         return None
-    default_port = {"http": 80, "https": 443}[parts.scheme]
-    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+    if host.startswith("["):
+        try:
+            host = f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]"
+        except ValueError:
+            return None
+    return f"{scheme}://{host}" + (f":{port}" if port != DEFAULT_PORTS[scheme] else "")
 
 
 def parse_origins(value: str) -> frozenset[str]:
@@ -36,7 +50,8 @@ def parse_origins(value: str) -> frozenset[str]:
             continue
         origin = normalise_origin(entry)
         if origin is None:
-            raise ValueError(f"RCA_CORS_ORIGINS entry {entry!r} is not an origin like https://example.org[:port]")
+            raise ValueError(f"RCA_CORS_ORIGINS entry {entry!r} is not an origin like https://example.org[:port] "
+                             "(an internationalised host name goes in punycode, xn--...)")
         origins.add(origin)
     return frozenset(origins)
 
