@@ -99,7 +99,7 @@ class Engine:
         slots = state["slots"]
         payload = parse_payload(text)
         found = [] if payload else self.resources.entities.run(text)
-        entities = dict(payload[1]) if payload else {}
+        entities = self._known_values(payload[1]) if payload else {}
         for entity in found:
             entities.setdefault(entity.entity, entity.value)
         intent, confidence = self.route(text, slots, entities)
@@ -114,6 +114,19 @@ class Engine:
         self.store.save(session_id, state)
         return {"session_id": session_id, "intent": intent, "confidence": confidence,
                 "messages": [m.to_dict() for m in messages]}
+
+    def _known_values(self, entities: dict[str, str]) -> dict[str, str]:
+        """A payload's entity values that name a known cancer type or country, as canonical values.
+
+        Anyone can send a payload, so a value becomes a slot (and is repeated in replies) only if the
+        entity lookups know it.
+        """
+        known = {}
+        for name, value in entities.items():
+            canonical = self.resources.entities.canonical(name, value)
+            if canonical is not None:
+                known[name] = canonical
+        return known
 
     def _run(self, action_name: str, session_id: str, text: str, intent: str, confidence: float,
              found: list[Any], slots: dict[str, Any]) -> list[Message]:

@@ -20,6 +20,9 @@ from index.lexical import fold
 
 ENTITIES = ("cancer_type", "country")
 _WORDS = re.compile(r"[a-z0-9]+")
+# Runs of the text as written that fold on their own: dotted acronyms ("U.S.") and words. Folding
+# changes lengths ("U.S." -> "us", "ﬁ" -> "fi"), so each run is folded apart to keep its offsets.
+_RUNS = re.compile(r"(?:[A-Za-z]\.){2,}|[^\W_]+")
 # Words too general to name a cancer or a country on their own.
 _COMMON_WORDS = frozenset(STOPWORDS_EN) | {"us"}
 _GENERIC = {"cancer", "cancers", "tumor", "tumors", "tumour", "tumours", "carcinoma", "disease", "rare", "the", "of"}
@@ -41,6 +44,27 @@ class Entity:
 
 def _key(text: str) -> str:
     return " ".join(_WORDS.findall(fold(text)))
+
+
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    """The folded words of a text, each with the offsets of the characters it was folded from."""
+    tokens = []
+    for run in _RUNS.finditer(text):
+        folded = _WORDS.findall(fold(run.group()))
+        if len(folded) == 1:  # nearly always: a word, or a dotted acronym
+            tokens.append((folded[0], run.start(), run.end()))
+            continue
+        # A character in the run folds to more than a word ("¼" -> "1⁄4"): it stands alone, and the
+        # characters between such ones are folded together (spellings span characters).
+        piece = run.start()
+        for position in range(run.start(), run.end() + 1):
+            alone = position < run.end() and not _WORDS.fullmatch(fold(text[position]))
+            if (alone or position == run.end()) and piece < position:
+                tokens.extend((word, piece, position) for word in _WORDS.findall(fold(text[piece:position])))
+            if alone:
+                tokens.extend((word, position, position + 1) for word in _WORDS.findall(fold(text[position])))
+                piece = position + 1
+    return tokens
 
 
 def _edits_allowed(phrase: str) -> int:
@@ -85,8 +109,7 @@ class EntityExtractor:
     def _find(self, text: str) -> tuple[Entity, ...]:
         # Replaced by a per-instance LRU cache in __init__: one turn asks about the same text several
         # times (routing, delexicalising for intents, the actions' slot checks).
-        folded = fold(text)
-        tokens = [(m.group(), m.start(), m.end()) for m in _WORDS.finditer(folded)]
+        tokens = _tokens(text)
         taken = [False] * len(tokens)
         found: list[Entity] = []
         for size in range(min(self._longest, len(tokens)), 0, -1):

@@ -33,7 +33,8 @@ def fold(text: str) -> str:
     text = _DOTTED_ACRONYM.sub(lambda m: m.group(1).replace(".", "") + " ", text)
     text = text.lower()
     if not text.isascii():  # ASCII has nothing to decompose; most text is ASCII, and this is hot
-        text = unicodedata.normalize("NFKD", text)
+        # lower again: compatibility forms decompose to capitals too (mathematical bold "𝐓" -> "T")
+        text = unicodedata.normalize("NFKD", text).lower()
         text = "".join(c for c in text if not unicodedata.combining(c))
     for pattern, replacement in _SPELLING:
         text = pattern.sub(replacement, text)
