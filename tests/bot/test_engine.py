@@ -201,6 +201,21 @@ def test_quick_reply_payloads_fill_the_form(engine):
                for t in listing(reply, "trials"))
 
 
+@pytest.mark.parametrize("value", ["<img src=x onerror=alert(1)>", "made-up disease", "Narnia"])
+def test_payload_values_that_name_nothing_known_never_become_slots(engine, value):
+    ask(engine, "find me a clinical trial", session="forged")
+    reply = ask(engine, f'/inform{{"cancer_type": "{value}", "country": "{value}"}}', session="forged")
+    slots = engine.store.load("forged")["slots"]
+    assert slots["cancer_type"] is None and slots["country"] is None
+    assert all(value not in m["text"] for m in reply["messages"])
+
+
+def test_payload_values_are_stored_as_their_canonical_names(engine):
+    ask(engine, "find me a clinical trial", session="canonical")
+    ask(engine, '/inform{"cancer_type": "GIST"}', session="canonical")
+    assert engine.store.load("canonical")["slots"]["cancer_type"] == "gastrointestinal stromal tumour"
+
+
 def test_not_sure_lists_trials_for_any_rare_cancer(engine):
     ask(engine, "find me a clinical trial", session="any")
     reply = ask(engine, "/deny", session="any")
