@@ -116,11 +116,14 @@ def current_build(index_dir: Path) -> Path | None:
 
 
 def publish(index_dir: Path, build: Path, keep: int) -> None:
-    """Points `current` at a finished build in one atomic rename, then prunes old builds."""
+    """Points `current` at a finished build in one atomic rename, then prunes old builds.
+
+    Callers hold the build lock, so a `.current.<pid>` link found here was left by a killed build.
+    """
     replaced = current_build(index_dir)
+    for abandoned in index_dir.glob(f".{CURRENT}.*"):
+        abandoned.unlink(missing_ok=True)
     temporary = index_dir / f".{CURRENT}.{os.getpid()}"
-    if temporary.is_symlink() or temporary.exists():
-        temporary.unlink()
     os.symlink(os.path.relpath(build, index_dir), temporary)
     os.replace(temporary, index_dir / CURRENT)
     fsync_tree_dir(index_dir)
@@ -202,7 +205,7 @@ def load_build(build: Path, index_dir: Path, expected: dict[str, Any] | None = N
         sections = SectionIndex.load(build, passages)
         records_file = build / "records.json"
         records = json.loads(records_file.read_text(encoding="utf-8")) if records_file.is_file() else {}
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except (OSError, EOFError, ValueError, KeyError, TypeError, RuntimeError) as exc:  # EOFError: an empty .npy
         raise IndexCorrupt(f"Index at {build} cannot be read ({type(exc).__name__}: {exc}). {_fix(index_dir)}") from exc
     counts = {"manifest passages": manifest.get("passages"), "passages": len(passages), "vectors": len(vectors),
               "manifest vectors": manifest.get("vectors"), "dense": dense.size, "bm25": lexical.size}

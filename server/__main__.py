@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.store import IndexError_, load_current
 
     try:  # fail fast, with the fix, before starting workers that would all fail
-        load_current(settings.get("index_dir"), verify_checksums=False)
+        load_current(settings.get("index_dir"))  # checksums too: a damaged file must stop us here, not in the workers
     except IndexError_ as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -181,3 +181,18 @@ def test_publish_keeps_the_build_it_replaces(tmp_path):
     replaced = _publish_new(tmp_path, "20260101T000000-000000", keep=1)  # made later in the same second
     _publish_new(tmp_path, "20260101T000001-aaaaaa", keep=1)
     assert replaced.exists(), "the previous current build was pruned, the older one kept"
+
+
+def test_publish_removes_links_left_by_a_killed_publish(tmp_path):
+    first = _publish_new(tmp_path, "20260101T000000-aaaaaa", keep=1)
+    for pid in (12345, 999999):  # a build killed between making its link and renaming it
+        os.symlink(os.path.relpath(first, tmp_path), tmp_path / f".{CURRENT}.{pid}")
+    _publish_new(tmp_path, "20260102T000000-aaaaaa", keep=1)
+    assert not list(tmp_path.glob(f".{CURRENT}.*"))
+
+
+@pytest.mark.parametrize("name", ["vectors.npy", "section_vectors.npy"])
+def test_an_empty_array_file_is_refused_with_the_fix(tiny_copy, build, name):
+    (build / name).write_bytes(b"")
+    message = refused(tiny_copy["index"], verify_checksums=False)
+    assert "cannot be read (EOFError" in message and "Run `make index`" in message
