@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,3 +72,34 @@ def _wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: fl
                 raise RuntimeError("server exited:\n" + log_path.read_text(errors="replace")[-4000:])
             time.sleep(0.3)
     raise RuntimeError("server did not become ready:\n" + log_path.read_text(errors="replace")[-4000:])
+
+
+def private_knowledge_and_index(real_index_dir: Path, work: Path) -> tuple[Path, Path]:
+    """Copies of the shipped knowledge folders and of the real index under `work`, free to change:
+    (documents folder, index folder). Trials and organisations sit beside the documents, as shipped."""
+    for part in ("documents", "trials", "organisations"):
+        shutil.copytree(ROOT / "knowledge" / part, work / "knowledge" / part)
+    shutil.copytree(real_index_dir, work / "index", symlinks=True)
+    return work / "knowledge" / "documents", work / "index"
+
+
+def index_env(documents: Path, index_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of `python -m index` on those folders, offline."""
+    return dict(os.environ, RCA_KNOWLEDGE_DIR=str(documents), RCA_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1",
+                TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **extra)
+
+
+def run_index(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
+    """`python -m index ARGS`, its output captured."""
+    return subprocess.run([sys.executable, "-m", "index", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def index_with_documents(real_index_dir: Path, work: Path, documents: dict[str, str]) -> tuple[Path, Path]:
+    """A private copy of the real index with more documents ({file name: Markdown}) built in."""
+    folder, index_dir = private_knowledge_and_index(real_index_dir, work)
+    for name, text in documents.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    build = run_index(["build"], index_env(folder, index_dir))
+    assert build.returncode == 0, build.stderr[-4000:]
+    return folder, index_dir

@@ -6,69 +6,15 @@ fixture below fails any test whose page raised a script error or opened a dialog
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from serving import ROOT, running_server
+from browsing import ANSWER_MS, HOST_BODY, WEBHOOK, Widget, embed
+from serving import ROOT, index_with_documents, running_server
 
-ANSWER_MS = 30_000
-WEBHOOK = "/webhooks/rest/webhook"
-HOST_BODY = "<main><h1>A hospital's page</h1><p id='host-text'>Information for patients.</p></main>"
 MERKEL = "What is Merkel cell carcinoma?"
-
-
-class Widget:
-    """The widget's parts on a page, found the way a user (or a screen reader) finds them."""
-
-    def __init__(self, page: Page):
-        self.page = page
-        self.launcher = page.get_by_role("button", name="Ask about rare cancers")
-        self.panel = page.get_by_role("dialog", name="Rare Cancer Assistant chat")
-        self.input = page.get_by_role("textbox", name="Your message")
-        self.messages = page.locator(".log .msg")
-        self.answers = page.locator(".msg.bot:not(.intro)")
-        self.questions = page.locator(".msg.user")
-        self.typing = page.locator(".typing")
-
-    def open(self) -> None:
-        self.launcher.click()
-        expect(self.panel).to_be_visible()
-        expect(self.input).to_be_focused()
-
-    def ask(self, text: str, keyboard: bool = False):
-        """Sends text; returns the reply's messages (locators) and the reply's JSON."""
-        before = self.answers.count()
-        with self.page.expect_response(lambda r: r.url.endswith(WEBHOOK) and r.request.method == "POST",
-                                       timeout=ANSWER_MS) as response:
-            if keyboard:
-                self.page.keyboard.type(text)
-                self.page.keyboard.press("Enter")
-            else:
-                self.input.fill(text)
-                self.input.press("Enter")
-        reply = response.value.json()
-        expect(self.answers).to_have_count(before + len(reply), timeout=ANSWER_MS)
-        expect(self.typing).to_be_hidden()
-        return [self.answers.nth(before + i) for i in range(len(reply))], reply
-
-
-def embed(page: Page, host_site, server_url: str, name: str, head: str = "", body: str = HOST_BODY,
-          documents: str | None = None) -> Widget:
-    """Serves a host page embedding the widget with its one tag, opens it and waits for the launcher."""
-    extra = f' data-documents="{documents}"' if documents else ""
-    host_site.pages[f"/{name}.html"] = (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{name}</title>{head}</head>"
-        f"<body>{body}<script src='{server_url}/widget.js' data-server='{server_url}'{extra}></script></body></html>")
-    page.goto(f"{host_site.origin}/{name}.html")
-    widget = Widget(page)
-    expect(widget.launcher).to_be_visible()
-    return widget
 
 
 def store_key(server_url: str) -> str:
@@ -239,18 +185,7 @@ Zorblax fever is treated with rest and plenty of water, according to the invente
 def hostile_server(real_index_dir, tmp_path_factory, host_site):
     """A second server whose index holds a document with markup in its text, title and publisher."""
     work = tmp_path_factory.mktemp("hostile")
-    knowledge = work / "knowledge"
-    for folder in ("documents", "trials", "organisations"):
-        shutil.copytree(ROOT / "knowledge" / folder, knowledge / folder)
-    (knowledge / "documents" / "test-zorblax-fever.md").write_text(HOSTILE_DOC, encoding="utf-8")
-    index_dir = work / "index"
-    shutil.copytree(real_index_dir, index_dir, symlinks=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RCA_")}
-    env.update(RCA_KNOWLEDGE_DIR=str(knowledge / "documents"), RCA_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    build = subprocess.run([sys.executable, "-m", "index", "build"], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=600)
-    assert build.returncode == 0, build.stderr[-4000:]
+    _, index_dir = index_with_documents(real_index_dir, work, {"test-zorblax-fever.md": HOSTILE_DOC})
     with running_server(index_dir, work, workers=1, RCA_CORS_ORIGINS=host_site.origin) as (url, _process):
         yield url
 

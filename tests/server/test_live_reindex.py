@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 
 import pytest
-from serving import ROOT, running_server
+from serving import index_env, private_knowledge_and_index, run_index, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -44,16 +41,12 @@ def get(url: str) -> tuple[int, dict, str]:
 
 @pytest.fixture
 def live_copy(real_index_dir, tmp_path):
-    knowledge = tmp_path / "knowledge"
-    for part in ("documents", "trials", "organisations"):
-        shutil.copytree(ROOT / "knowledge" / part, knowledge / part)
-    shutil.copytree(real_index_dir, tmp_path / "index", symlinks=True)
-    return knowledge, tmp_path / "index"
+    return private_knowledge_and_index(real_index_dir, tmp_path)
 
 
 def test_reindex_under_traffic_switches_every_worker_without_a_failed_or_mixed_request(live_copy, tmp_path):
-    knowledge, index_dir = live_copy
-    env = dict(RCA_KNOWLEDGE_DIR=str(knowledge / "documents"), RCA_RELOAD_CHECK_SECONDS="0.5")
+    documents, index_dir = live_copy
+    env = dict(RCA_KNOWLEDGE_DIR=str(documents), RCA_RELOAD_CHECK_SECONDS="0.5")
     with running_server(index_dir, tmp_path, workers=2, **env) as (url, _process):
         old_build = get(f"{url}/readyz")[1]["index_build"]
         seen: list[tuple[int, str, list[str]]] = []
@@ -68,10 +61,8 @@ def test_reindex_under_traffic_switches_every_worker_without_a_failed_or_mixed_r
         for client in clients:
             client.start()
         time.sleep(1.0)
-        (knowledge / "documents" / f"{NEW_WORD}.md").write_text(NEW_DOCUMENT, encoding="utf-8")
-        build_env = dict(os.environ, RCA_KNOWLEDGE_DIR=str(knowledge / "documents"), RCA_INDEX_DIR=str(index_dir))
-        result = subprocess.run([sys.executable, "-m", "index", "build"], cwd=ROOT, env=build_env,
-                                capture_output=True, text=True, timeout=300)
+        (documents / f"{NEW_WORD}.md").write_text(NEW_DOCUMENT, encoding="utf-8")
+        result = run_index(["build"], index_env(documents, index_dir))
         assert result.returncode == 0, result.stderr
         built_at = time.monotonic()
         new_build = os.path.basename(os.readlink(index_dir / "current"))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serving import ROOT, free_port, running_server
+from serving import ROOT, free_port, index_env, private_knowledge_and_index, run_index, running_server
 
 from index.store import BUILDS, CURRENT, load_current
 from index.verify import verify
@@ -152,13 +152,7 @@ def current_id(index_dir: Path) -> str:
 
 
 def build_env(documents: Path, index_dir: Path, **extra: str) -> dict[str, str]:
-    return dict(os.environ, RCA_KNOWLEDGE_DIR=str(documents), RCA_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1",
-                TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false", **extra)
-
-
-def run_index(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "index", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return index_env(documents, index_dir, PYTHONUNBUFFERED="1", **extra)  # unbuffered: progress lines as they come
 
 
 def tree_state(folder: Path) -> dict[str, Any]:
@@ -202,12 +196,7 @@ FINAL_DOCUMENT = document(FINAL_DOC, "Vexmorilloma", f"""
 
 @pytest.fixture
 def live_copy(real_index_dir, tmp_path):
-    """A private copy of the knowledge folders and of the real index: (documents folder, index folder)."""
-    knowledge = tmp_path / "knowledge"
-    for part in ("documents", "trials", "organisations"):
-        shutil.copytree(ROOT / "knowledge" / part, knowledge / part)
-    shutil.copytree(real_index_dir, tmp_path / "index", symlinks=True)
-    return knowledge / "documents", tmp_path / "index"
+    return private_knowledge_and_index(real_index_dir, tmp_path)
 
 
 # ----------------------------------------------------------------------------- killed builds
