@@ -74,8 +74,14 @@ class ActionAskCancerType(Action):
         return [SlotSet("requested_slot", "cancer_type"), SlotSet("active_form", form)]
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        """Under a Rasa server the form asks through this action, not through action_find_trial or
+        action_find_organisation, so the request that opened the form gets what they would have sent
+        first: what the sources say about it, then the question."""
         form = (tracker.active_loop or {}).get("name") or slot(tracker, "active_form") or "trial_form"
-        return self.ask(dispatcher, form if form in ASK else "trial_form")
+        form = form if form in ASK else "trial_form"
+        if intent_of(tracker, "") == FORM_INTENT[form]:
+            send(dispatcher, general_guidance(resources.get(), text_of(tracker)), FORM_INTENT[form])
+        return self.ask(dispatcher, form)
 
 
 class _ValidateCancerType:
@@ -90,9 +96,19 @@ class _ValidateCancerType:
                              domain: dict[str, Any]) -> dict[str, Any]:
         canonical = resources.get().entities.canonical("cancer_type", str(value or text_of(tracker)))
         if canonical is None:
-            send(dispatcher, [Message(templates.UNKNOWN_CANCER)], FORM_INTENT[self.form])
+            if not self._country_is_enough(tracker):  # "Slovenia" answers the organisation form's question
+                send(dispatcher, [Message(templates.UNKNOWN_CANCER)], FORM_INTENT[self.form])
             return {"cancer_type": None}
         return {"cancer_type": canonical}
+
+    def _country_is_enough(self, tracker: Tracker) -> bool:
+        return self.form == "organisation_form" and bool(slot(tracker, "country"))
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: dict[str, Any]) -> list[str]:
+        """Organisations may be looked up by country alone, as action_find_organisation does: a Rasa form
+        with a country and no cancer type is complete."""
+        return [] if self._country_is_enough(tracker) and not slot(tracker, "cancer_type") else domain_slots
 
 
 class ValidateTrialForm(_ValidateCancerType, FormValidationAction):
