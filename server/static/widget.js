@@ -539,7 +539,7 @@
     setBusy(true);
     try {
       const reply = await request("POST", SERVER + "/webhooks/rest/webhook", { sender: state.sessionId, message });
-      const messages = Array.isArray(reply) ? reply.filter(isObject) : [];
+      const messages = Array.isArray(reply) ? foldCustom(reply.filter(isObject)) : [];
       state.entries.push({ kind: "user", text: shown || message });
       for (const item of messages) {
         const entry = { kind: "bot", message: item };
@@ -558,6 +558,20 @@
     } finally {
       setBusy(false);
     }
+  }
+
+  function foldCustom(items) {
+    // A Rasa server's REST channel sends a message's text (with its buttons) and its custom payload
+    // as two items; this project's server sends them as one. Each custom-only item joins the message
+    // before it, so markers like [1] still open that message's sources.
+    const folded = [];
+    for (const item of items) {
+      const last = folded[folded.length - 1];
+      const customOnly = isObject(item.custom) && !str(item.text) && !(Array.isArray(item.buttons) && item.buttons.length);
+      if (customOnly && last && !isObject(last.custom)) folded[folded.length - 1] = { ...last, custom: item.custom };
+      else folded.push(item);
+    }
+    return folded;
   }
 
   function askToDelete(ask) {
