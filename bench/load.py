@@ -30,13 +30,17 @@ def messages() -> list[str]:
             for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def person(url: str, texts: list[str], offset: int, until: float, out: list[tuple[int, float, float]]) -> None:
+def person(url: str, texts: list[str], offset: int, until: float, out: list[tuple[int, float, float]],
+           unique: bool = False) -> None:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=60)
     session = f"load-{uuid.uuid4().hex[:12]}"
     turn = offset
     while time.perf_counter() < until:
-        body = json.dumps({"session_id": session, "message": texts[turn % len(texts)]})
+        text = texts[turn % len(texts)]
+        if unique:  # a word no cache has seen: every turn embeds afresh, as a new question does
+            text = f"{text} {session[-6:]}{turn}"
+        body = json.dumps({"session_id": session, "message": text})
         began = time.perf_counter()
         try:
             connection.request("POST", "/api/chat", body, {"Content-Type": "application/json"})
@@ -54,10 +58,10 @@ def person(url: str, texts: list[str], offset: int, until: float, out: list[tupl
     connection.close()
 
 
-def run_level(url: str, texts: list[str], concurrency: int, seconds: float) -> dict[str, float]:
+def run_level(url: str, texts: list[str], concurrency: int, seconds: float, unique: bool = False) -> dict[str, float]:
     results: list[tuple[int, float, float]] = []
     until = time.perf_counter() + seconds
-    threads = [threading.Thread(target=person, args=(url, texts, i * 7, until, results)) for i in range(concurrency)]
+    threads = [threading.Thread(target=person, args=(url, texts, i * 7, until, results, unique)) for i in range(concurrency)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -78,6 +82,8 @@ def main() -> int:
     parser.add_argument("--url", default="http://127.0.0.1:5005")
     parser.add_argument("--levels", default="1,8,32,64", help="comma-separated numbers of concurrent sessions")
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of each level")
+    parser.add_argument("--unique", action="store_true",
+                        help="make every message new (no query embedding cached); default: the question set repeats")
     args = parser.parse_args()
     try:
         levels = [int(level) for level in args.levels.split(",")]
@@ -87,7 +93,7 @@ def main() -> int:
     run_level(args.url, texts, 2, 3.0)  # warm caches and connections
     print("sessions  turns  errors  turns/s  client p50/p95/p99 ms     server p50/p95/p99 ms")
     for level in levels:
-        r = run_level(args.url, texts, level, args.seconds)
+        r = run_level(args.url, texts, level, args.seconds, args.unique)
         print(f"{r['concurrency']:>8}  {r['turns']:>5}  {r['errors']:>6}  {r['turns_per_s']:>7.1f}  "
               f"{r['client_p50']:>6.1f} {r['client_p95']:>6.1f} {r['client_p99']:>7.1f}     "
               f"{r['server_p50']:>6.1f} {r['server_p95']:>6.1f} {r['server_p99']:>6.1f}")

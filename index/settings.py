@@ -45,7 +45,7 @@ SETTINGS: list[Setting] = [
     Setting("candidates", 50, "Passages each retriever proposes before fusion.", int),
     Setting("search_k", 5, "Results returned by search when no k is given.", int),
     Setting("embed_batch_size", 64, "Passages embedded per batch while building.", int),
-    Setting("torch_threads", 0, "CPU threads for the model; 0 lets the runtime decide.", int),
+    Setting("torch_threads", 0, "CPU threads for the model; 0 lets the runtime decide (`python -m server` then gives each worker its share of the cores).", int),
     Setting("query_cache_size", 1024, "Query embeddings kept in memory per process (LRU); 0 turns the cache off.", int),
     Setting("embedding_runtime", "onnx", "`onnx` (an ONNX Runtime export of the same weights, checked against torch) or `torch`.", str),
     Setting("keep_builds", 2, "Older index builds kept beside the current one, for running readers.", int),

@@ -6,6 +6,7 @@ Each worker builds its own app (the model and index load once per worker); the i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -36,6 +37,17 @@ def _port(value: str) -> int:
     return number
 
 
+def share_cores_between_workers(workers: int) -> None:
+    """Unless RCA_TORCH_THREADS is set, each worker's model runs on its share of the cores.
+
+    Every worker would otherwise start a thread per core for each embedding, and under concurrent
+    requests they take the cores from each other (measured: 166 -> 216 turns/s at 8 sessions, 2 workers
+    on 2 cores; docs/benchmarks.md). Set before gunicorn forks, so every worker reads it.
+    """
+    if not os.environ.get("RCA_TORCH_THREADS"):
+        os.environ["RCA_TORCH_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default=settings.get("host"))
@@ -49,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except IndexError_ as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    share_cores_between_workers(args.workers)
     _Gunicorn({"bind": f"{args.host}:{args.port}", "workers": args.workers, "worker_class": "gthread",
                "threads": 4, "timeout": 60, "graceful_timeout": 10, "accesslog": None,
                "errorlog": "-", "loglevel": "info"}).run()

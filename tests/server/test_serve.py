@@ -65,3 +65,16 @@ def test_logs_hold_route_patterns_but_never_message_text(served_with_log):
     logged = log_path.read_text(errors="replace")
     assert "POST /api/chat 200" in logged and "GET /api/search 200" in logged
     assert "CANARY" not in logged and "canary-session" not in logged and "Jane" not in logged
+
+
+@pytest.mark.parametrize("cores, workers, threads", [(2, 2, "1"), (2, 1, "2"), (8, 3, "2"), (1, 4, "1")])
+def test_workers_share_the_cores_unless_threads_are_set(monkeypatch, cores, workers, threads):
+    from server.__main__ import share_cores_between_workers
+
+    monkeypatch.delenv("RCA_TORCH_THREADS", raising=False)
+    monkeypatch.setattr("server.__main__.os.cpu_count", lambda: cores)
+    share_cores_between_workers(workers)
+    assert os.environ["RCA_TORCH_THREADS"] == threads
+    monkeypatch.setenv("RCA_TORCH_THREADS", "3")
+    share_cores_between_workers(workers)
+    assert os.environ["RCA_TORCH_THREADS"] == "3"
