@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--turns", type=int, default=256)
     parser.add_argument("--cprofile", type=int, default=0, metavar="N")
+    parser.add_argument("--unknown-word", action="store_true",
+                        help="append a made-up word to each message, as bench/load.py --unique does")
     args = parser.parse_args(argv)
 
     from bot import engine as engine_module
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         began = time.perf_counter()
         if profiler:
             profiler.enable()
-        engine.handle(f"profile-{number % 16}", text)
+        engine.handle(f"profile-{number % 16}", f"{text} zq{number}x" if args.unknown_word else text)
         if profiler:
             profiler.disable()
         turns.append(time.perf_counter() - began)
