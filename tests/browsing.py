@@ -7,7 +7,9 @@ Chromium is Debian's (`make system-deps`), never `playwright install`.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
 
 from playwright.sync_api import Browser, Page, expect
 from serving import free_port
@@ -46,6 +48,19 @@ class HostSite:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def new_page(browser: Browser, width: int = 1280, height: int = 800) -> Page:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from browsing import CHROMIUM, CHROMIUM_ARGS, HostSite, new_page
+from browsing import CHROMIUM, HostSite, chromium, new_page
 from serving import ROOT, running_server
 
 SCREENSHOTS = ROOT / "var" / "test-artifacts" / "screenshots"
@@ -37,12 +37,8 @@ def server_url(real_index_dir, tmp_path_factory, host_site) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -132,15 +132,12 @@ def stack(rasa_model, real_index_dir, tmp_path_factory, host_site, figures) -> I
 
 @pytest.fixture(scope="session")
 def browser():
-    from browsing import CHROMIUM, CHROMIUM_ARGS
-    from playwright.sync_api import sync_playwright
+    from browsing import CHROMIUM, chromium
 
     if shutil.which(CHROMIUM) is None:
         pytest.skip(f"{CHROMIUM} not found: run `make system-deps`")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -27,22 +27,23 @@ def _report(name: str, summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _summary(chat_url: str, stack, figures, name: str, label: str) -> dict:
+    """The questions scored through `chat_url`, recorded in the figures under `name`."""
+    summary = evaluate(chat_url, stack.project, QUESTIONS)
+    figures[name] = {k: v for k, v in summary.items() if k != "results"}
+    figures[f"{name}_results"] = summary["results"]
+    print(_report(label, summary))
+    return summary
+
+
 @pytest.fixture(scope="module")
 def rasa_summary(stack, figures):
-    summary = evaluate(stack.rasa, stack.project, QUESTIONS)
-    figures["rasa"] = {k: v for k, v in summary.items() if k != "results"}
-    figures["rasa_results"] = summary["results"]
-    print(_report("through Rasa", summary))
-    return summary
+    return _summary(stack.rasa, stack, figures, "rasa", "through Rasa")
 
 
 @pytest.fixture(scope="module")
 def embedded_summary(stack, figures):
-    summary = evaluate(stack.project, stack.project, QUESTIONS)
-    figures["embedded"] = {k: v for k, v in summary.items() if k != "results"}
-    figures["embedded_results"] = summary["results"]
-    print(_report("embedded engine", summary))
-    return summary
+    return _summary(stack.project, stack, figures, "embedded", "embedded engine")
 
 
 def test_telemetry_is_off(rasa_model):
