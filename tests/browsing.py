@@ -49,6 +49,12 @@ class HostSite:
         self._server.shutdown()
         self._server.server_close()
 
+    def __enter__(self) -> "HostSite":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 @contextmanager
 def chromium() -> Iterator[Browser]:
@@ -61,6 +67,16 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def fresh_page(browser: Browser) -> Iterator[Page]:
+    """`new_page`, its context closed afterwards."""
+    page = new_page(browser)
+    try:
+        yield page
+    finally:
+        page.context.close()
 
 
 def new_page(browser: Browser, width: int = 1280, height: int = 800) -> Page:

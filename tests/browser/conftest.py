@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from browsing import CHROMIUM, HostSite, chromium, new_page
+from browsing import CHROMIUM, HostSite, chromium, fresh_page
 from serving import ROOT, running_server
 
 SCREENSHOTS = ROOT / "var" / "test-artifacts" / "screenshots"
@@ -22,9 +22,8 @@ if shutil.which(CHROMIUM) is None:  # `make test` installs it; a bare `pytest` w
 
 @pytest.fixture(scope="session")
 def host_site() -> Iterator[HostSite]:
-    site = HostSite()
-    yield site
-    site.close()
+    with HostSite() as site:
+        yield site
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +43,8 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A fresh browser context per test (no shared storage); page errors and dialogs are recorded."""
-    fresh = new_page(browser)
-    yield fresh
-    fresh.context.close()
+    with fresh_page(browser) as fresh:
+        yield fresh
 
 
 @pytest.fixture

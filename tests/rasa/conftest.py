@@ -83,9 +83,8 @@ def host_site() -> Iterator[Any]:
     """A page on another origin that embeds the widget, as a hospital's site would."""
     from browsing import HostSite
 
-    site = HostSite()
-    yield site
-    site.close()
+    with HostSite() as site:
+        yield site
 
 
 @pytest.fixture(scope="session")
@@ -143,10 +142,8 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A fresh browser context per test; script errors and dialogs are recorded, and fail the test."""
-    from browsing import new_page
+    from browsing import fresh_page
 
-    fresh = new_page(browser)
-    yield fresh
-    errors, dialogs = fresh.errors, fresh.dialogs
-    fresh.context.close()
-    assert errors == [] and dialogs == [], (errors, dialogs)
+    with fresh_page(browser) as fresh:
+        yield fresh
+    assert fresh.errors == [] and fresh.dialogs == [], (fresh.errors, fresh.dialogs)
