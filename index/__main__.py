@@ -34,15 +34,24 @@ def command_build(args: argparse.Namespace) -> int:
     from index.build import BuildLocked, IndexBuilder, InvalidDocuments
     from index.chunker import Chunker
     from index.embedder import Embedder
+    from knowledge.cancer_vocabulary import VocabularyError, load_vocabulary
 
     knowledge_dir, index_dir = settings.get("knowledge_dir"), settings.get("index_dir")
+    try:
+        vocabulary = load_vocabulary(settings.get("cancer_vocabulary"))
+    except VocabularyError as exc:
+        for error in exc.errors:
+            print(str(error), file=sys.stderr)
+        print(f"{len(exc.errors)} problem(s) in the cancer vocabulary; nothing was indexed and the current index is unchanged.",
+              file=sys.stderr)
+        return EXIT_FAILED
     print(f"Indexing {knowledge_dir} into {index_dir}", file=sys.stderr)
     builder = IndexBuilder(
         knowledge_dir, index_dir, Embedder.from_settings(),
         Chunker(settings.get("chunk_max_chars"), settings.get("chunk_hard_max_chars")),
         exact_max=settings.get("exact_index_max"), batch_size=settings.get("embed_batch_size"),
         keep_builds=settings.get("keep_builds"), trials_dir=settings.records_dir("trials"),
-        organisations_dir=settings.records_dir("organisations"))
+        organisations_dir=settings.records_dir("organisations"), vocabulary=vocabulary)
     try:
         summary = builder.run(force=args.force)
     except InvalidDocuments as exc:

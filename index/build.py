@@ -17,8 +17,9 @@ import numpy as np
 from tqdm import tqdm
 
 from index.chunker import Chunker, Passage
+from knowledge.cancer_vocabulary import CancerVocabulary
 from index.dense import DenseIndex
-from index.documents import ValidationError, load_documents
+from index.documents import Document, ValidationError, load_documents
 from index.embedder import Embedder
 from index.lexical import LexicalIndex, Tokenizer
 from index.sections import SectionIndex
@@ -119,6 +120,16 @@ def _remove_abandoned(index_dir: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def unknown_cancer_types(documents: list[Document], vocabulary: CancerVocabulary) -> list[ValidationError]:
+    """A problem for each `cancer_types` name that is no canonical name in the cancer vocabulary."""
+    errors = []
+    for document in documents:
+        for name in vocabulary.unknown(document.cancer_types):
+            errors.append(ValidationError(document.path, document.cancer_types_line, f"unknown cancer type '{name}'",
+                                          "use a canonical name from knowledge/cancers.yml, or add the cancer there first"))
+    return errors
+
+
 def _previous(index_dir: Path, expected: dict[str, Any]) -> tuple[IndexSnapshot | None, str]:
     build = current_build(index_dir)
     if build is None or not build.is_dir():
@@ -135,7 +146,8 @@ class IndexBuilder:
     def __init__(self, knowledge_dir: Path, index_dir: Path, embedder: Embedder, chunker: Chunker,
                  tokenizer: Tokenizer | None = None, exact_max: int = 50_000, batch_size: int = 64,
                  keep_builds: int = 2, progress: TextIO | None = sys.stderr,
-                 trials_dir: Path | None = None, organisations_dir: Path | None = None):
+                 trials_dir: Path | None = None, organisations_dir: Path | None = None,
+                 vocabulary: CancerVocabulary | None = None):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if keep_builds < 0:
@@ -151,6 +163,7 @@ class IndexBuilder:
         self.progress = progress
         self.trials_dir = trials_dir
         self.organisations_dir = organisations_dir
+        self.vocabulary = vocabulary
 
     def expected(self) -> dict[str, Any]:
         """What an index must have been built with to be reused or served by this configuration."""
@@ -161,6 +174,10 @@ class IndexBuilder:
         documents = load_documents(self.knowledge_dir)
         if documents.errors:
             raise InvalidDocuments(documents.errors)  # before any lock or write: the index stays as it was
+        if self.vocabulary is not None:
+            unknown = unknown_cancer_types(documents.documents, self.vocabulary)
+            if unknown:
+                raise InvalidDocuments(unknown)
         records, record_errors = load_records(self.trials_dir, self.organisations_dir,
                                               {d.doc_id: d.text for d in documents.documents})
         if record_errors:

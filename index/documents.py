@@ -17,7 +17,7 @@ import yaml
 from knowledge.validation import ID_PATTERN, ValidationError
 
 REQUIRED_FIELDS = ("id", "title", "publisher", "language", "licence")
-OPTIONAL_FIELDS = ("url", "last_reviewed", "retrieved", "attribution", "source")
+OPTIONAL_FIELDS = ("url", "last_reviewed", "retrieved", "attribution", "source", "cancer_types")
 ALLOWED_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 DATE_FIELDS = ("last_reviewed", "retrieved")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
@@ -49,14 +49,16 @@ class Document:
     retrieved: str = ""
     attribution: str = ""
     source: str = ""
+    cancer_types: list[str] = field(default_factory=list)  # names in knowledge/cancers.yml; [] for a general page
     body_line: int = 1
     id_line: int = 2
+    cancer_types_line: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
         """Everything but the text, as stored in the index and served with citations."""
         data = asdict(self)
-        for internal in ("text", "extra", "body_line", "id_line"):
+        for internal in ("text", "extra", "body_line", "id_line", "cancer_types_line"):
             data.pop(internal)
         return data
 
@@ -143,7 +145,8 @@ def parse_document(path: Path, raw: bytes, display_path: str | None = None) -> t
             errors.append(ValidationError(where, _key_line(front_lines, key) if key in front else 1,
                                           f"missing required field '{key}'", f"add '{key}: ...' to the front matter"))
     for key in ALLOWED_FIELDS:
-        if key in front and front[key] is not None and key not in DATE_FIELDS and not isinstance(front[key], str):
+        if key in front and front[key] is not None and key not in DATE_FIELDS + ("cancer_types",) \
+                and not isinstance(front[key], str):
             errors.append(ValidationError(where, _key_line(front_lines, key), f"field '{key}' must be text",
                                           f"quote the value of '{key}'"))
     dates: dict[str, str] = {}
@@ -172,6 +175,12 @@ def parse_document(path: Path, raw: bytes, display_path: str | None = None) -> t
         errors.append(ValidationError(where, _key_line(front_lines, "language"), f"invalid language '{language}'",
                                       "use a language code such as 'en' or 'en-GB'"))
 
+    cancer_types = front.get("cancer_types") or []
+    if not isinstance(cancer_types, list) or not all(isinstance(t, str) and t.strip() for t in cancer_types):
+        errors.append(ValidationError(where, _key_line(front_lines, "cancer_types"), "field 'cancer_types' must be a list of names",
+                                      "write it as cancer_types: [thymoma, thymic carcinoma], or [] for a general page"))
+        cancer_types = []
+
     text = "\n".join(lines[closing + 1:])
     body_line = closing + 2
     if not re.sub(r"(?m)^#+ .*$", "", text).strip():
@@ -184,7 +193,8 @@ def parse_document(path: Path, raw: bytes, display_path: str | None = None) -> t
         language=language, licence=front["licence"].strip(), text=text, content_hash=content_hash(raw),
         path=where, url=(url or "").strip(), last_reviewed=dates.get("last_reviewed", ""),
         retrieved=dates.get("retrieved", ""), attribution=(front.get("attribution") or "").strip(),
-        source=(front.get("source") or "").strip(), body_line=body_line, id_line=_key_line(front_lines, "id"),
+        source=(front.get("source") or "").strip(), cancer_types=[t.strip() for t in cancer_types], body_line=body_line,
+        id_line=_key_line(front_lines, "id"), cancer_types_line=_key_line(front_lines, "cancer_types"),
     )
     return document, []
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index import settings
 from index.chunker import Chunker
 from index.embedder import Embedder
@@ -89,6 +91,7 @@ class Searcher:
         rewriter = QueryRewriter(snapshot.lexical.vocabulary)
         self.snapshot, self.rewriter, self._idf = snapshot, rewriter, idf
         self._passage_stems: tuple[IndexSnapshot, dict[int, frozenset[str]]] = (snapshot, {})  # filled lazily
+        self._doc_positions: tuple[IndexSnapshot, dict[frozenset[str], np.ndarray]] = (snapshot, {})
 
     def newer_build(self) -> IndexSnapshot | None:
         """The build `current` points at, loaded, if it is another one than the one in use; else None."""
@@ -108,7 +111,9 @@ class Searcher:
                 self.use(snapshot)
         return snapshot is not None
 
-    def search(self, query: str, k: int = 5, retriever: str = "hybrid", spans: int = 0) -> list[SearchResult]:
+    def search(self, query: str, k: int = 5, retriever: str = "hybrid", spans: int = 0,
+               doc_ids: frozenset[str] | None = None) -> list[SearchResult]:
+        """The k best passages for a query; with `doc_ids`, only passages of those documents."""
         if retriever not in RETRIEVERS:
             raise ValueError(f"retriever must be one of {RETRIEVERS}, got {retriever!r}")
         if k < 1:
@@ -124,10 +129,19 @@ class Searcher:
         query_weights = {stem: self._idf.get(stem, 1.0) for stem in set(stems)}
         vector = self.embedder.encode_query(rewritten.text) if retriever != "bm25" else None
         section_scores = snapshot.sections.scores(vector) if vector is not None else None
-        if vector is not None:
+        allowed = self._positions(snapshot, doc_ids) if doc_ids is not None else None
+        if allowed is not None:
+            if not len(allowed):
+                return []
+            mask = np.zeros(len(lexical_scores), dtype=bool)
+            mask[allowed] = True
+            lexical_scores = np.where(mask, lexical_scores, 0)
+            if vector is not None:  # a few documents' passages: every one is a candidate, scored exactly below
+                candidates.update((int(p), Candidate(int(p))) for p in allowed)
+        if allowed is None and vector is not None:
             for position, _ in snapshot.dense.top(vector, pool):
                 candidates[position] = Candidate(position)
-        if retriever == "hybrid" and vector is not None:
+        if allowed is None and retriever == "hybrid" and vector is not None:
             for position in snapshot.sections.top_passages(vector, self.section_candidates):
                 candidates.setdefault(position, Candidate(position))
         if retriever != "dense":
@@ -147,6 +161,19 @@ class Searcher:
             for candidate in ranked:
                 candidate.score = getattr(candidate, key)
         return [self._result(snapshot, c, rewritten, spans) for c in ranked[:k]]
+
+    def _positions(self, snapshot: IndexSnapshot, doc_ids: frozenset[str]) -> np.ndarray:
+        """The passage positions of these documents, computed once per snapshot and set of documents."""
+        owner, cache = self._doc_positions
+        if owner is not snapshot:
+            cache = {}
+            self._doc_positions = (snapshot, cache)
+        positions = cache.get(doc_ids)
+        if positions is None:
+            positions = np.array([i for i, p in enumerate(snapshot.passages) if p.doc_id in doc_ids], dtype=np.int64)
+            if len(cache) < 4096:
+                cache[doc_ids] = positions
+        return positions
 
     def _stems_of(self, snapshot: IndexSnapshot, position: int) -> frozenset[str]:
         """A passage's content-word stems, computed once per passage (folding is the costly part)."""

@@ -33,6 +33,7 @@ def _path(value: str) -> Path:
 
 SETTINGS: list[Setting] = [
     Setting("knowledge_dir", "knowledge/documents", "Folder of curated Markdown documents to index.", _path),
+    Setting("cancer_vocabulary", "knowledge/cancers.yml", "The cancer vocabulary: names the assistant recognises, and the `cancer_types` documents may use.", _path),
     Setting("index_dir", "var/index", "Where built indexes live; `current` points at the one in use.", _path),
     Setting("model_path", "", "Sentence-transformers model folder. Empty: the packaged all-MiniLM-L6-v2.", str),
     Setting("chunk_max_chars", 900, "Passages grow sentence by sentence up to about this many characters.", int),
@@ -54,7 +55,7 @@ SETTINGS: list[Setting] = [
     Setting("cache_dir", "var/cache", "Derived data kept between runs, e.g. intent example vectors.", _path),
     Setting("reports_dir", "var/reports", "Where unanswered questions and feedback are logged, redacted.", _path),
     Setting("answer_threshold", 0.35, "Below this retrieval confidence the assistant says it is not sure.", float),
-    Setting("domain_threshold", 0.3, "When the intent is unclear, a message retrieval matches this well is a question.", float),
+    Setting("domain_threshold", 0.5, "A message that names no cancer and no word of cancer care is a question only if retrieval matches it this well; else it is out of scope (calibrated by bench/scope_gate.py).", float),
     Setting("intent_threshold", 0.45, "Below this similarity to any intent example, the intent is unknown.", float),
     Setting("message_max_chars", 1000, "Longest message accepted from a user.", int),
     Setting("host", "127.0.0.1", "Address `python -m server` listens on.", str),

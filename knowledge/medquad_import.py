@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable, TextIO
 
 
+from knowledge.cancer_vocabulary import CancerVocabulary, load_vocabulary
 from knowledge.writing import slugify, write_atomically, yaml_scalar  # noqa: F401
 from knowledge.medquad_layout import (answer_to_markdown, check_verbatim,  # noqa: F401
                                        markdown_to_source_chars)
@@ -50,7 +51,7 @@ ATTRIBUTION = (
 )
 
 ALLOWED_FRONT_MATTER_KEYS = (
-    "id", "title", "publisher", "url", "language", "last_reviewed",
+    "id", "title", "publisher", "url", "language", "cancer_types", "last_reviewed",
     "retrieved", "licence", "attribution", "source",
 )
 
@@ -120,6 +121,7 @@ class Document:
     url: str
     files: list[MedQuADFile]
     sections: list[tuple[str, QAPair]] = field(default_factory=list)  # (heading, pair)
+    cancer_types: list[str] = field(default_factory=list)  # canonical names in knowledge/cancers.yml
 
     @property
     def filename(self) -> str:
@@ -228,8 +230,11 @@ def _source_field(files: list[MedQuADFile]) -> str:
     return f"MedQuAD {names} ({MEDQUAD_REPO} commit {MEDQUAD_COMMIT})"
 
 
-def build_documents(files: list[MedQuADFile]) -> tuple[list[Document], list[MedQuADError]]:
-    """Group parsed files by cancer (slug of the focus) and merge each group into a Document."""
+def build_documents(files: list[MedQuADFile], vocabulary: CancerVocabulary | None = None
+                    ) -> tuple[list[Document], list[MedQuADError]]:
+    """Group parsed files by cancer (slug of the focus) and merge each group into a Document, with the
+    cancers its title names in the cancer vocabulary."""
+    vocabulary = vocabulary or load_vocabulary()
     groups: dict[str, list[MedQuADFile]] = {}
     for f in sorted(files, key=lambda f: (f.path.name, str(f.path))):
         groups.setdefault(slugify(title_for(f.focus)), []).append(f)
@@ -262,7 +267,13 @@ def build_documents(files: list[MedQuADFile]) -> tuple[list[Document], list[MedQ
         # The url is the treatment summary's when a cancer has several source files.
         primary = next((f for f in group if any(p.qtype == "treatment" for p in f.pairs)), group[0])
         title = title_for(primary.focus)
-        doc = Document(doc_id=f"nci-{slug}", title=title, focus=primary.focus, url=primary.url, files=group)
+        cancer_types = vocabulary.names_in_title(title)
+        if not cancer_types:
+            errors.append(MedQuADError(paths, f"the title {title!r} names no cancer in knowledge/cancers.yml",
+                                       "add the cancer (or this name as a synonym) to knowledge/cancers.yml"))
+            continue
+        doc = Document(doc_id=f"nci-{slug}", title=title, focus=primary.focus, url=primary.url, files=group,
+                       cancer_types=cancer_types)
         for qtype in sorted(by_qtype, key=QTYPE_ORDER.__getitem__):
             doc.sections.append((section_heading(qtype, title), by_qtype[qtype][1]))
         documents.append(doc)
@@ -276,6 +287,7 @@ def render_front_matter(doc: Document) -> str:
         ("publisher", PUBLISHER, False),
         ("url", doc.url, False),
         ("language", "en", False),
+        ("cancer_types", "[" + ", ".join(doc.cancer_types) + "]", False),
         ("retrieved", MEDQUAD_COMMIT_DATE, False),  # plain: loads as a date
         ("licence", LICENCE, True),
         ("attribution", ATTRIBUTION, True),
@@ -284,7 +296,7 @@ def render_front_matter(doc: Document) -> str:
     lines = ["---"]
     for key, value, quote in fields:
         assert key in ALLOWED_FRONT_MATTER_KEYS, key
-        rendered = value if key == "retrieved" else yaml_scalar(key, value, quote=quote)
+        rendered = value if key in ("retrieved", "cancer_types") else yaml_scalar(key, value, quote=quote)
         lines.append(f"{key}: {rendered}")
     lines.append("---")
     return "\n".join(lines)

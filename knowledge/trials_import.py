@@ -36,6 +36,7 @@ from typing import Any, Iterable, TextIO
 
 import yaml
 
+from knowledge.cancer_vocabulary import CancerVocabulary, load_vocabulary
 from knowledge.writing import write_atomically, yaml_scalar
 from knowledge.records import RawRecord
 from knowledge.trials import NCT_PATTERN, trial_from_record
@@ -115,6 +116,7 @@ class Study:
     study_type: str = ""
     summary: str = ""
     conditions: list[str] = field(default_factory=list)
+    cancer_types: list[str] = field(default_factory=list)  # the conditions, as the cancer vocabulary names them
     overall_status: str = ""  # raw, as in the record
     why_stopped: str = ""
     dates: list[tuple[str, str]] = field(default_factory=list)  # (label, raw date)
@@ -512,7 +514,8 @@ def render_front_matter(study: Study, retrieved: str) -> str:
     date_key, date_value = ("last_reviewed", study.last_update) if study.last_update else ("retrieved", retrieved)
     fields = [
         ("id", study.doc_id, False), ("title", study.brief_title, False), ("publisher", PUBLISHER, False),
-        ("url", study.url, False), ("language", "en", False), (date_key, date_value, None),
+        ("url", study.url, False), ("language", "en", False),
+        ("cancer_types", "[" + ", ".join(study.cancer_types) + "]", None), (date_key, date_value, None),
         ("licence", LICENCE, True), ("source", f"ClinicalTrials.gov record {study.nct_id}, {study.path.name}", True),
     ]
     lines = ["---"]
@@ -635,11 +638,20 @@ def render_record(study: Study, record: dict[str, Any]) -> str:
     return header + body
 
 
-def build_outputs(study: Study, retrieved: str) -> tuple[str, str]:
+class NotACancerStudy(TrialImportError):
+    """A study none of whose conditions names a cancer: skipped, with a note, not an error."""
+
+
+def build_outputs(study: Study, retrieved: str, vocabulary: CancerVocabulary | None = None) -> tuple[str, str]:
     """The document and record texts for a study; raises TrialImportError if they would be invalid."""
     if not study.conditions:
         raise TrialImportError(study.path, f"study {study.nct_id} lists no conditions, so no trial record can be made",
                                "import a complete record (conditionsModule.conditions / <condition>)")
+    study.cancer_types = (vocabulary or load_vocabulary()).names_in_conditions(study.conditions)
+    if not study.cancer_types:
+        raise NotACancerStudy(study.path, f"{study.nct_id} skipped: none of its conditions ({'; '.join(study.conditions)}) "
+                              "names a cancer in knowledge/cancers.yml", "if it is a cancer study, add the cancer, "
+                              "or this wording as a synonym, to knowledge/cancers.yml and import it again")
     document = render_document(study, retrieved)
     body = render_body(study)
     record = record_for(study)
@@ -676,8 +688,11 @@ def parse_only(values: Iterable[str]) -> set[str]:
 
 
 def import_trials(sources: Iterable[Path], documents_out: Path, records_out: Path, retrieved: str,
-                  only: set[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
-    """Import study files. Returns the exit code: 0 ok, 1 if any file failed, 2 for bad arguments."""
+                  only: set[str] | None = None, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr,
+                  vocabulary: CancerVocabulary | None = None) -> int:
+    """Import study files. Returns the exit code: 0 ok, 1 if any file failed, 2 for bad arguments.
+    Studies of no cancer in the vocabulary (the shipped one unless given) are skipped with a note."""
+    vocabulary = vocabulary or load_vocabulary()
     if not re.match(r"^\d{4}-\d{2}-\d{2}$", retrieved or "") or not _iso_date(retrieved):
         print(f"error: --retrieved {retrieved!r} is not a date; write it as YYYY-MM-DD", file=stderr)
         return 2
@@ -703,7 +718,7 @@ def import_trials(sources: Iterable[Path], documents_out: Path, records_out: Pat
         print(f"note: {kept.nct_id} is in several files; imported once from {kept.path.name} (also in {names})",
               file=stdout)
 
-    written = 0
+    written = not_cancer = 0
     if chosen:
         try:
             Path(documents_out).mkdir(parents=True, exist_ok=True)
@@ -713,9 +728,13 @@ def import_trials(sources: Iterable[Path], documents_out: Path, records_out: Pat
             return 1
     for study in chosen:
         try:
-            document, record = build_outputs(study, retrieved)
+            document, record = build_outputs(study, retrieved, vocabulary)
             write_atomically(Path(documents_out) / f"{study.doc_id}.md", document)
             write_atomically(Path(records_out) / f"{study.doc_id}.yml", record)
+        except NotACancerStudy as exc:
+            print(f"note: {exc}", file=stdout)
+            not_cancer += 1
+            continue
         except TrialImportError as exc:
             errors.append(exc)
             continue
@@ -733,5 +752,6 @@ def import_trials(sources: Iterable[Path], documents_out: Path, records_out: Pat
     print(f"imported {written} trial(s) into {_display(documents_out)} and {_display(records_out)} "
           f"from {len(paths)} file(s)"
           + (f"; skipped {skipped} record(s) not named by --only" if skipped else "")
+          + (f"; skipped {not_cancer} study(ies) of no cancer in the vocabulary" if not_cancer else "")
           + f"; {len(failed)} failed", file=stdout)
     return 1 if errors else 0

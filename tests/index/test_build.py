@@ -235,6 +235,34 @@ def test_invalid_documents_leave_the_index_byte_for_byte_unchanged(work, embedde
     assert tree_state(work["index"]) == before
 
 
+def test_an_unknown_cancer_type_is_refused_with_its_line_and_the_canonical_name(work, embedder):
+    from knowledge.cancer_vocabulary import parse_vocabulary
+
+    vocabulary, _ = parse_vocabulary("- name: alpha cancer\n  family: digestive\n- name: Beta tumor\n  family: skin\n",
+                                     "cancers.yml")
+    write_doc(work["knowledge"], "alpha", ALPHA[0], body(ALPHA[1]), cancer_types="[alpha cancer, delta cancer]")
+    path = write_doc(work["knowledge"], "beta", BETA[0], body(BETA[1]), cancer_types="[beta tumor]")
+    before = tree_state(work["index"])
+    with pytest.raises(InvalidDocuments) as error:
+        make_builder(work["knowledge"], work["index"], SpyEmbedder(embedder), vocabulary=vocabulary).run()
+    messages = [str(e) for e in error.value.errors]
+    assert any("alpha.md:8: unknown cancer type 'delta cancer'" in m and "add the cancer there first" in m
+               for m in messages), messages
+    assert not any(m.startswith(str(path)) for m in messages)  # names match whatever their case
+    assert tree_state(work["index"]) == before
+
+
+def test_documents_carry_their_cancer_types_into_the_index(work, embedder):
+    from knowledge.cancer_vocabulary import parse_vocabulary
+
+    vocabulary, _ = parse_vocabulary("- name: alpha cancer\n  family: digestive\n", "cancers.yml")
+    write_doc(work["knowledge"], "alpha", ALPHA[0], body(ALPHA[1]), cancer_types="[alpha cancer]")
+    make_builder(work["knowledge"], work["index"], SpyEmbedder(embedder), vocabulary=vocabulary).run()
+    documents = load_current(work["index"]).documents
+    assert documents["alpha"]["cancer_types"] == ["alpha cancer"]
+    assert documents["beta"]["cancer_types"] == []
+
+
 def test_a_concurrent_build_is_refused(work, embedder):
     write_doc(work["knowledge"], "gamma", GAMMA[0], body({"Overview": "Gamma syndrome is now described anew."}))
     before = tree_state(work["index"])

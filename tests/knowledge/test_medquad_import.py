@@ -244,7 +244,8 @@ def test_front_matter(fixture_output):
         assert "Ben Abacha" in front["attribution"] and "2019" in front["attribution"]
         assert "out of date" in front["attribution"]
         assert mq.MEDQUAD_COMMIT in front["source"]
-        assert all(isinstance(v, str) for k, v in front.items() if k != "retrieved")
+        assert all(isinstance(v, str) for k, v in front.items() if k not in ("retrieved", "cancer_types"))
+        assert front["cancer_types"] and all(isinstance(t, str) for t in front["cancer_types"])
 
 
 def test_title_restores_sezary_but_body_stays_verbatim(tmp_path):

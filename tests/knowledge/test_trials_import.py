@@ -25,6 +25,7 @@ if str(REPO_ROOT) not in sys.path:  # also works when run as plain `pytest`
 from index.documents import load_documents, parse_document  # noqa: E402
 from knowledge import writing  # noqa: E402
 from knowledge import trials_import as ti  # noqa: E402
+from knowledge.cancer_vocabulary import load_vocabulary, parse_vocabulary  # noqa: E402
 from knowledge.trials import load_trials  # noqa: E402
 
 FIXTURES = REPO_ROOT / "tests" / "data" / "clinicaltrials"
@@ -37,15 +38,32 @@ PRODUCT_DOCS = REPO_ROOT / "knowledge" / "documents" / "trials"
 PRODUCT_RECORDS = REPO_ROOT / "knowledge" / "trials"
 PRODUCT_NCTS = {"NCT01065844", "NCT04318717", "NCT06970236"}
 RETRIEVED = "2026-11-22"
+SHIPPED_VOCABULARY = REPO_ROOT / "knowledge" / "cancers.yml"
+NOT_CANCER_CONDITIONS = ("Cystic Fibrosis Related Diabetes", "Caries, Dental", "Atopic Dermatitis",
+                         "Axial Spondyloarthritis", "Alcohol Use Disorder", "Coronary Artery Disease", "Abdominoplasty",
+                         "Localized Resectable Tumor", "Dysphagia", "Brain Injuries",
+                         "Mental Health Issue (E.G., Depression, Psychosis, Personality Disorder, Substance Abuse)")
 
 
 # ----------------------------------------------------------------- helpers
 
 
-def run_import(sources, out: Path, retrieved: str = RETRIEVED, only=None):
+def fixture_vocabulary():
+    """The shipped vocabulary, plus the fixtures' conditions that are no cancer, so every fixture imports
+    and the parsing and rendering of all of them is tested; `test_studies_of_no_cancer_are_skipped`
+    uses the shipped vocabulary alone."""
+    text = SHIPPED_VOCABULARY.read_text(encoding="utf-8") + "\n- name: fixture condition\n  family: other\n" \
+        "  synonyms: [" + ", ".join(f'"{c}"' for c in NOT_CANCER_CONDITIONS) + "]\n"
+    vocabulary, errors = parse_vocabulary(text, "fixture vocabulary")
+    assert not errors, errors
+    return vocabulary
+
+
+def run_import(sources, out: Path, retrieved: str = RETRIEVED, only=None, vocabulary="fixtures"):
     stdout, stderr = io.StringIO(), io.StringIO()
     code = ti.import_trials([Path(s) for s in sources], out / "docs", out / "records", retrieved, only=only,
-                            stdout=stdout, stderr=stderr)
+                            stdout=stdout, stderr=stderr,
+                            vocabulary=fixture_vocabulary() if vocabulary == "fixtures" else vocabulary)
     return code, stdout.getvalue(), stderr.getvalue()
 
 
@@ -105,6 +123,26 @@ def test_all_fixtures_import_except_v1(everything):
     assert [d[:-3] for d in docs] == [r[:-4] for r in records]
     assert "ctgov-nct00023673.md" not in docs
     assert "imported 27 trial(s)" in stdout and "1 failed" in stdout
+
+
+def test_studies_of_no_cancer_are_skipped_with_a_note_and_cancer_types_are_written(tmp_path):
+    code, stdout, stderr = run_import([V2, XML], tmp_path, vocabulary=load_vocabulary())
+    assert code == 0, stderr
+    assert "note: " in stdout and "Abdominoplasty" in stdout and "names a cancer in knowledge/cancers.yml" in stdout
+    assert "study(ies) of no cancer in the vocabulary" in stdout
+    docs = list((tmp_path / "docs").glob("*.md"))
+    assert docs and len(docs) < 27
+    for path in docs:
+        front, _ = split_document(path.read_text(encoding="utf-8"))
+        assert front["cancer_types"] and load_vocabulary().unknown(front["cancer_types"]) == []
+
+
+def test_registry_wording_links_to_the_vocabulary():
+    vocabulary = load_vocabulary()
+    assert vocabulary.names_in_conditions(["Carcinoma, Adenoid Cystic", "Head and Neck Neoplasms"]) == \
+        ["adenoid cystic carcinoma", "head and neck cancer"]
+    assert vocabulary.names_in_conditions(["Triple Negative Breast Cancer"]) == ["breast cancer"]
+    assert vocabulary.names_in_conditions(["Abdominoplasty"]) == []
 
 
 def test_v1_file_gets_a_clear_error(everything):
