@@ -1,16 +1,39 @@
-"""Extractive answers: verbatim sentences of the retrieved passages with [n] markers, and their citations."""
+"""Extractive answers: verbatim sentences of the retrieved passages with [n] markers, and their citations.
+
+Every answer is gated by its scope (bot/scope.py): a covered cancer is answered only from its own
+documents and the general pages; a cancer the sources don't cover gets a reply saying so by name; a
+health question outside rare cancers gets the out-of-scope reply. None of these cite another cancer.
+"""
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 
 from bot import templates
-from bot.messages import Message, citation_from_result
+from bot.messages import Message, button, citation_from_result
 from bot.resources import Resources
+from bot.scope import Scope, key_terms, mentions_oncology, unknown_terms
+from index.lexical import fold
 from index.search import SearchResult
 
 MAX_CITATIONS = 3
+ANSWERED, NOT_SURE, NOT_COVERED = "answered", "not_sure", "not_covered"
 _MARKDOWN_PREFIX = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+")
 _FOLLOW_UP = re.compile(r"\b(it|its|it's|this|that|these|those|they|them|their)\b", re.IGNORECASE)
+
+
+@dataclass
+class Answer:
+    messages: list[Message]
+    confidence: float
+    status: str  # answered, not_sure or not_covered
+    cancer_type: str | None = None
+    off_topic: bool = False  # a question outside rare cancers altogether
+
+    def __post_init__(self) -> None:
+        for message in self.messages:
+            message.answer_status, message.cancer_type = self.status, self.cancer_type
 
 
 def answer_sentence(text: str) -> str:
@@ -46,20 +69,103 @@ def _answer_text(resources: Resources, results: list[SearchResult], query: str) 
     return " ".join(parts)
 
 
-def answer_question(resources: Resources, question: str, cancer_type: str | None = None,
-                    mentions_cancer: bool = False, personal: bool = False) -> tuple[list[Message], float]:
-    """The answer messages, and the retrieval confidence they rest on."""
-    query = contextual_query(question, cancer_type, mentions_cancer)
-    results = resources.searcher.search(query, k=MAX_CITATIONS)
+def _payload(intent: str, cancer: str | None) -> str:
+    return f"/{intent}{json.dumps({'cancer_type': cancer})}" if cancer else f"/{intent}"
+
+
+def not_covered_answer(resources: Resources, scope: Scope) -> Answer:
+    """"I don't have information about chordoma": by name, with what does apply, and no citation."""
+    names = " or ".join(scope.uncovered)
+    known = next((n for n in scope.uncovered if resources.vocabulary.get(n)), None)
+    text = templates.NOT_COVERED.format(cancer=names)
+    buttons = []
+    if scope.broader:
+        text += " " + templates.BROADER_COVERED.format(cancer=scope.uncovered[0], broader=scope.broader[0])
+        buttons.append(button(f"About {scope.broader[0]}", f"What is {scope.broader[0]}?"))
+    buttons += [button("Find a patient organisation", _payload("find_organisation", known)),
+                button("Find a clinical trial", _payload("find_trial", known)),
+                button("What is a rare cancer?")]
+    return Answer([Message(text, buttons=buttons)], 0.0, NOT_COVERED, scope.cancer_type)
+
+
+def words_of(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", fold(text))
+
+
+def _names_of(resources: Resources, cancer: str) -> list[str]:
+    """The written forms of a cancer, folded to words: its vocabulary names, or the words as written."""
+    entry = resources.vocabulary.get(cancer)
+    forms = (entry.phrases + entry.abbreviations) if entry else (cancer,)
+    return [f" {' '.join(words_of(form))} " for form in forms if words_of(form)]
+
+
+def _general_pages_on(resources: Resources, question: str, scope: Scope) -> list[SearchResult]:
+    """Passages of the general pages that name an uncovered cancer and answer the question well
+    ("which rare brain cancers are in the genomics project?"), best first; [] if none does."""
+    results = resources.searcher.search(question, k=MAX_CITATIONS, doc_ids=resources.coverage.general)
+    forms = [form for cancer in scope.uncovered for form in _names_of(resources, cancer)]
+    naming = [r for r in results if any(form in f" {' '.join(words_of(r.quote))} " for form in forms)]
+    return naming if naming and naming[0].confidence >= resources.answer_threshold else []
+
+
+def is_off_topic(resources: Resources, question: str, confidence: float | None = None) -> bool:
+    """A question outside rare cancers (no cancer named in it or the conversation): no word of cancer
+    care, and either words the sources never use, or only in passing (metformin, hantavirus, glaucoma),
+    or no passage that matches it well (`confidence`: the best retrieval confidence, searched if None)."""
+    if mentions_oncology(question):
+        return False
+    searcher = resources.searcher
+    if unknown_terms(question, searcher.rewriter):
+        return True
+    if confidence is None:
+        results = searcher.search(question, k=1)
+        confidence = results[0].confidence if results else 0.0
+    return confidence < resources.domain_threshold
+
+
+def answer_question(resources: Resources, question: str, conversation_cancer: str | None = None,
+                    personal: bool = False, scope: Scope | None = None) -> Answer:
+    """The answer to a question, within the scope of the cancers it (or the conversation) names."""
+    mentions = resources.linker.run(question)
+    if conversation_cancer:  # a slot a Rasa server filled holds nlu.yml's spelling of the name
+        conversation_cancer = resources.entities.exact("cancer_type", conversation_cancer) or conversation_cancer
+    scope = scope or resources.coverage.scope(mentions, conversation_cancer)
+    if scope.not_covered:
+        general = _general_pages_on(resources, question, scope)
+        if not general:
+            return not_covered_answer(resources, scope)
+        # A general page that names the cancer answers a question about something else it says
+        # ("which rare brain cancers are in the genomics project?"), not "what is a brain tumour?".
+        cancer_words = {w for cancer in scope.uncovered for form in _names_of(resources, cancer) for w in form.split()}
+        asked = [t[:5] for t in key_terms(question) if t not in cancer_words]
+        quoted = {w[:5] for r in general for w in words_of(r.quote)}
+        answered = bool(asked) and sum(t in quoted for t in asked) * 2 > len(asked)
+        names = " or ".join(scope.uncovered)
+        lead = templates.GENERAL_PAGES_ONLY if answered else f"{templates.NOT_COVERED} {templates.GENERAL_PAGES_MENTION}"
+        body = _answer_text(resources, general, question)
+        return Answer([Message(lead.format(cancer=names)),
+                       Message(body, citations=[citation_from_result(r) for r in general])],
+                      general[0].confidence, ANSWERED if answered else NOT_COVERED, scope.cancer_type)
+    about = scope.cancers[0] if scope.cancers else None
+    query = contextual_query(question, about, mentions_cancer=bool(mentions))
+    results = resources.searcher.search(query, k=MAX_CITATIONS, doc_ids=scope.doc_ids)
     confidence = results[0].confidence if results else 0.0
+    if not scope.cancers and is_off_topic(resources, question, confidence):
+        return Answer([Message(templates.OUT_OF_SCOPE)], confidence, NOT_COVERED, None, off_topic=True)
     citations = [citation_from_result(r) for r in results]
     if not results or confidence < resources.answer_threshold:
-        return [Message(templates.NOT_SURE, citations=citations[:2])], confidence
+        # The closest sources, only from the cancer asked about or the general pages.
+        allowed = scope.doc_ids if scope.doc_ids is not None else resources.coverage.general
+        closest = [c for c in citations if c["doc_id"] in allowed][:2]
+        return Answer([Message(templates.NOT_SURE, citations=closest)], confidence, NOT_SURE, scope.cancer_type)
     body = _answer_text(resources, results, query)
     messages = []
+    if scope.uncovered:
+        messages.append(Message(templates.PARTLY_COVERED.format(uncovered=" or ".join(scope.uncovered),
+                                                                covered=" and ".join(scope.cancers))))
     if personal:
         messages.append(Message(templates.PERSONAL_TREATMENT))
         messages.append(Message(f"{templates.GENERAL_INFORMATION} {body}", citations=citations))
     else:
         messages.append(Message(body, citations=citations))
-    return messages, confidence
+    return Answer(messages, confidence, ANSWERED, scope.cancer_type)

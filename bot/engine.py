@@ -19,7 +19,9 @@ from bot.finders import ANY_CANCER
 from bot.messages import Message
 from bot import resources as bot_resources
 from bot.resources import Resources
+from bot.answers import is_off_topic
 from bot.safety import find_red_flag
+from bot.scope import unknown_terms
 from bot.store import ConversationStore
 
 INTENT_ACTIONS = {
@@ -31,6 +33,7 @@ INTENT_ACTIONS = {
 }
 FORM_INTENTS = {"trial_form": "find_trial", "organisation_form": "find_organisation"}
 HISTORY_TURNS = 50
+ELLIPTICAL_WORDS = 6  # "and in Slovenia?", "what about Bulgaria?": a message this short continues a search
 _PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$", re.S)  # Rasa button payloads: /intent{"slot": "value"}
 
 
@@ -60,8 +63,10 @@ class Engine:
         self.store = store
         self.max_chars = max_chars
 
-    def route(self, text: str, slots: dict[str, Any], entities: dict[str, str]) -> tuple[str, float]:
-        """The intent this turn is handled as, and the classifier's confidence."""
+    def route(self, text: str, slots: dict[str, Any], entities: dict[str, str],
+              previous: str | None = None) -> tuple[str, float]:
+        """The intent this turn is handled as, and the classifier's confidence. `previous`: the last
+        turn's intent, so "what about Bulgaria?" continues an organisation search."""
         if find_red_flag(text):
             return "emergency", 1.0
         payload = parse_payload(text)
@@ -79,14 +84,18 @@ class Engine:
         answers_form = "cancer_type" in entities or (form == "organisation_form" and "country" in entities)
         if form in FORM_INTENTS and (answers_form or intent in (None, "inform")):
             return FORM_INTENTS[form], confidence
-        if intent in INTENT_ACTIONS and not (intent == "out_of_scope" and entities.get("cancer_type")):
+        names_cancer = bool(entities.get("cancer_type") or self.resources.linker.run(text))
+        if previous in FORM_INTENTS.values() and "country" in entities and not names_cancer \
+                and len(text.split()) <= ELLIPTICAL_WORDS and intent not in ("emergency", "human_handoff", "goodbye"):
+            return previous, confidence  # "any in the UK?" after a trial search: the same search there
+        # In a conversation about a cancer, a question the sources may speak to is about that cancer.
+        follows_up = bool(slots.get("cancer_type")) and not unknown_terms(text, self.resources.searcher.rewriter)
+        if intent in INTENT_ACTIONS and not (intent == "out_of_scope" and (names_cancer or follows_up)):
             return intent, confidence
-        if entities.get("cancer_type"):
+        if names_cancer or follows_up:  # a cancer, known or not: a question, answered or honestly declined
             return "ask_question", confidence
-        if intent != "out_of_scope":  # unsure, or an answer with no form to fill: is it a question the sources speak to?
-            results = self.resources.searcher.search(text, k=1)
-            if results and results[0].confidence >= self.resources.domain_threshold:
-                return "ask_question", confidence
+        if intent != "out_of_scope" and not is_off_topic(self.resources, text):
+            return "ask_question", confidence  # unsure, or an answer with no form to fill, that the sources speak to
         return "out_of_scope", confidence
 
     def handle(self, session_id: str, text: str) -> dict[str, Any]:
@@ -102,18 +111,22 @@ class Engine:
         entities = self._known_values(payload[1]) if payload else {}
         for entity in found:
             entities.setdefault(entity.entity, entity.value)
-        intent, confidence = self.route(text, slots, entities)
+        previous = (state.get("history") or [{}])[-1].get("intent")
+        intent, confidence = self.route(text, slots, entities, previous)
         if intent != FORM_INTENTS.get(slots.get("active_form") or ""):
             slots.update(active_form=None, requested_slot=None)  # a new topic leaves the form
         slots.update(entities)  # slot mappings: from_entity
-        messages = self._run(INTENT_ACTIONS[intent], session_id, text, intent, confidence, found, slots)
+        messages, replied_as = self._run(INTENT_ACTIONS[intent], session_id, text, intent, confidence, found, slots)
+        intent = replied_as or intent  # the answer action may find a question out of scope
         history = state.setdefault("history", [])
         history.append({"time": int(time.time()), "user": text, "intent": intent,
                         "messages": [m.to_dict() for m in messages]})
         del history[:-HISTORY_TURNS]
         self.store.save(session_id, state)
-        return {"session_id": session_id, "intent": intent, "confidence": confidence,
-                "messages": [m.to_dict() for m in messages]}
+        answer_status = next((m.answer_status for m in messages if m.answer_status), None)
+        cancer_type = next((m.cancer_type for m in messages if m.cancer_type), None)
+        return {"session_id": session_id, "intent": intent, "confidence": confidence, "answer_status": answer_status,
+                "cancer_type": cancer_type, "messages": [m.to_dict() for m in messages]}
 
     def _known_values(self, entities: dict[str, str]) -> dict[str, str]:
         """A payload's entity values that name a known cancer type or country, as canonical values.
@@ -129,7 +142,8 @@ class Engine:
         return known
 
     def _run(self, action_name: str, session_id: str, text: str, intent: str, confidence: float,
-             found: list[Any], slots: dict[str, Any]) -> list[Message]:
+             found: list[Any], slots: dict[str, Any]) -> tuple[list[Message], str | None]:
+        """The messages an action sends, and the intent its first message says it answered."""
         latest = {"text": text, "intent": {"name": intent, "confidence": confidence},
                   "entities": [e.to_dict() for e in found]}
         form = slots.get("active_form")
@@ -141,4 +155,5 @@ class Engine:
         for event in events:
             if event.get("event") == "slot" and event.get("name") in slots:
                 slots[event["name"]] = event.get("value")
-        return [Message.from_dispatched(sent) for sent in dispatcher.messages]
+        replied_as = ((dispatcher.messages[0].get("custom") or {}).get("intent") if dispatcher.messages else None)
+        return [Message.from_dispatched(sent) for sent in dispatcher.messages], replied_as

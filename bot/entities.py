@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from bot.english import is_english_word
 from bot.nlu_data import NluData
 from bm25s.stopwords import STOPWORDS_EN
 
 from index.lexical import fold
+from knowledge.cancer_vocabulary import CancerVocabulary
 
 ENTITIES = ("cancer_type", "country")
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -67,6 +69,32 @@ def _tokens(text: str) -> list[tuple[str, int, int]]:
     return tokens
 
 
+# "X cancer" is also written "cancer of the X" (and "tumour in the X"): each form of a name gets the others.
+_HEADED = re.compile(r"^(?P<site>[a-z]+(?: [a-z]+)?) (?P<head>cancer|tumor|tumour|carcinoma|sarcoma|melanoma|lymphoma)$")
+
+
+def cancer_phrases(cancers: CancerVocabulary) -> dict[str, str]:
+    """Every written form of every vocabulary entry (with its word-order variants) -> canonical name."""
+    phrases: dict[str, str] = {}
+    for cancer in cancers.types:
+        for phrase in cancer.phrases:
+            phrases.setdefault(phrase, cancer.name)
+    for phrase, name in list(phrases.items()):
+        if " of the " in phrase:
+            phrases.setdefault(phrase.replace(" of the ", " in the "), name)
+        match = _HEADED.match(_key(phrase))
+        if match:
+            for variant in (f"{match['head']} of the {match['site']}", f"{match['head']} of {match['site']}",
+                            f"{match['head']} in the {match['site']}"):
+                phrases.setdefault(variant, name)
+    return phrases
+
+
+def _in_capitals(written: str) -> bool:
+    """"GIST", "U.S.", and a plural "GISTs"; not "gist" or "Us"."""
+    return written.isupper() or (written.endswith("s") and len(written) > 2 and written[:-1].isupper())
+
+
 def _edits_allowed(phrase: str) -> int:
     return 1 if len(phrase) < 8 else 2
 
@@ -75,12 +103,25 @@ class EntityExtractor:
     """`known_words`: correctly spelt words (e.g. the corpus vocabulary) that are never typo-corrected,
     so "woman" does not become "Oman"."""
 
-    def __init__(self, nlu: NluData, known_words: set[str] | frozenset[str] = frozenset(), min_fuzzy_length: int = 5):
+    def __init__(self, nlu: NluData, known_words: set[str] | frozenset[str] = frozenset(), min_fuzzy_length: int = 5,
+                 cancers: CancerVocabulary | None = None):
+        """`cancers`: the cancer vocabulary names cancer types (nlu.yml's cancer_type values then only
+        count where the vocabulary knows them)."""
         if min_fuzzy_length < 3:
             raise ValueError(f"min_fuzzy_length must be at least 3, got {min_fuzzy_length}")
         self.min_fuzzy_length = min_fuzzy_length
         self.known_words = {fold(w) for w in known_words}
         self.phrases: dict[str, tuple[str, str]] = {}  # folded phrase -> (entity, canonical)
+        abbreviations: set[str] = set()
+        if cancers is not None:
+            for phrase, name in cancer_phrases(cancers).items():
+                self.phrases.setdefault(_key(phrase), ("cancer_type", name))
+            abbreviations = {_key(a) for cancer in cancers.types for a in cancer.abbreviations}
+            abbreviations.update(_key(a) + "s" for a in list(abbreviations))  # "GISTs"
+            for a in cancers.types:
+                for abbreviation in a.abbreviations:
+                    self.phrases.setdefault(_key(abbreviation), ("cancer_type", a.name))
+                    self.phrases.setdefault(_key(abbreviation) + "s", ("cancer_type", a.name))
         for entity in ENTITIES:
             for value in nlu.lookups.get(entity, set()):
                 self.phrases.setdefault(_key(value), (entity, nlu.synonyms.get(value.lower(), value)))
@@ -88,15 +129,34 @@ class EntityExtractor:
         for variant, canonical in nlu.synonyms.items():
             entity = canonical_entity.get(canonical) or self.phrases.get(_key(canonical), (None, ""))[0]
             if entity:
-                self.phrases[_key(variant)] = (entity, canonical)
+                self.phrases.setdefault(_key(variant), (entity, canonical))
                 self.phrases.setdefault(_key(canonical), (entity, canonical))
+        if cancers is not None:  # nlu.yml's own cancer names, as the vocabulary names them, or not at all
+            for key, (entity, value) in list(self.phrases.items()):
+                if entity == "cancer_type":
+                    known = cancers.canonical(value) or self.phrases.get(_key(value), ("", ""))[1]
+                    if cancers.get(known) is None:
+                        del self.phrases[key]
+                    else:
+                        self.phrases[key] = (entity, cancers.get(known).name)
         self.phrases = {k: v for k, v in self.phrases.items() if k and k not in _GENERIC}
-        # Abbreviations that are also common words ("US" / "us") count only when written in capitals.
+        # Abbreviations ("GIST", "LCH"), and those that are also common words ("US" / "us"), count only
+        # when written in capitals.
         self.capitals_only = {_key(v): v for v in list(nlu.synonyms) + [x for vs in nlu.lookups.values() for x in vs]
                               if _key(v) in _COMMON_WORDS and _key(v) in self.phrases}
-        self._fuzzy_keys = [k for k in self.phrases if len(k) >= min_fuzzy_length]
+        self.capitals_only.update((a, a) for a in abbreviations if a in self.phrases)
+        self._fuzzy_keys: dict[int, list[str]] = {}  # by word count: a typo rarely adds or drops a word
+        for key in self.phrases:
+            if len(key) >= min_fuzzy_length and key not in self.capitals_only:
+                self._fuzzy_keys.setdefault(len(key.split()), []).append(key)
         self._longest = max((len(k.split()) for k in self.phrases), default=1)
         self._find = functools.lru_cache(maxsize=1024)(self._find)  # type: ignore[method-assign]
+
+    def exact(self, entity: str, text: str) -> str | None:
+        """The canonical value of the whole phrase, matched exactly (case, accents and spelling folded):
+        "gastrointestinal stromal tumour" -> "gastrointestinal stromal tumor"; None for anything else."""
+        hit = self._exact(_key(text))
+        return hit[1] if hit and hit[0] == entity else None
 
     def canonical(self, entity: str, text: str) -> str | None:
         """The canonical value of a phrase (exactly, else fuzzily), or None."""
@@ -117,27 +177,54 @@ class EntityExtractor:
                 if any(taken[i:i + size]):
                     continue
                 phrase = " ".join(t for t, _, _ in tokens[i:i + size])
-                hit = self.phrases.get(phrase)
+                hit = self._exact(phrase)
                 score = 100.0
                 if hit is None and self._may_be_misspelt(phrase):
-                    limit = _edits_allowed(phrase)
-                    match = process.extractOne(phrase, self._fuzzy_keys, scorer=Levenshtein.distance, score_cutoff=limit)
+                    match = self._closest(phrase, size)
                     if match:
                         hit, score = self.phrases[match[0]], 100.0 * (1 - match[1] / max(len(phrase), 1))
                 if hit is None:
                     continue
                 start, end = tokens[i][1], tokens[i + size - 1][2]
-                if phrase in self.capitals_only and not text[start:end].isupper():
+                if phrase in self.capitals_only and not _in_capitals(text[start:end]):
                     continue
                 found.append(Entity(hit[0], hit[1], text[start:end], start, end, score))
                 taken[i:i + size] = [True] * size
         return tuple(sorted(found, key=lambda e: e.start))
 
+    def _exact(self, phrase: str) -> tuple[str, str] | None:
+        """A known phrase as written, with plurals made singular ("soft tissues"), or with a word split
+        in two joined again ("gastro intestinal")."""
+        hit = self.phrases.get(phrase)
+        if hit is None:
+            hit = self.phrases.get(" ".join(w[:-1] if len(w) > 4 and w.endswith("s") else w for w in phrase.split()))
+        spaces = [i for i, c in enumerate(phrase) if c == " "]
+        for space in spaces if hit is None and len(spaces) < 6 else []:
+            hit = self.phrases.get(phrase[:space] + phrase[space + 1:])
+            if hit is not None:
+                break
+        return hit
+
+    def _closest(self, phrase: str, size: int) -> tuple[str, int] | None:
+        """The known phrase within the allowed edits of a misspelt one, of its word count or one fewer
+        (a word split in two: "gastro intestinal"); of equally close ones, the one that begins alike."""
+        keys = self._fuzzy_keys.get(size, []) + self._fuzzy_keys.get(size - 1, [])
+        found = process.extract(phrase, keys, scorer=Levenshtein.distance, score_cutoff=_edits_allowed(phrase), limit=8)
+        if not found:
+            return None
+        best = min(distance for _, distance, _ in found)
+        nearest = [key for key, distance, _ in found if distance == best]
+        return max(nearest, key=lambda key: (JaroWinkler.similarity(phrase, key), key)), best
+
     def _may_be_misspelt(self, phrase: str) -> bool:
         words = phrase.split()
         if len(phrase) < self.min_fuzzy_length or set(words) <= _GENERIC:
             return False
-        return not all(w in self.known_words or w in _GENERIC for w in words)
+        # A misspelt word is one the corpus doesn't know, and not a short function word ("a cancer").
+        # A word alone that is English is no typo either ("haematoma" is not a misspelt "hepatoma"); among
+        # the other words of a name it may be one ("male brest cancer").
+        return any(w not in self.known_words and w not in _GENERIC and w not in _COMMON_WORDS and len(w) > 3
+                   and (len(words) > 1 or not is_english_word(w)) for w in words)
 
     def delexicalize(self, text: str) -> str:
         """The text with each entity replaced by its kind ("trials for cancer in country")."""

@@ -8,6 +8,7 @@ from typing import Any
 from bot import templates
 from bot.messages import Message, citation_from_record, citation_from_result
 from bot.resources import Resources
+from bot.scope import Scope
 
 MAX_LISTED = 8
 ANY_CANCER = "any rare cancer"  # the form's "not sure" answer: search without a cancer type
@@ -57,16 +58,27 @@ def _record_citations(resources: Resources, records: list[dict[str, Any]]) -> li
 
 
 def _pointers(resources: Resources, query: str) -> list[dict[str, Any]]:
-    results = resources.searcher.search(query, k=2)
+    """Where to look when the records have nothing: from the general pages only."""
+    results = resources.searcher.search(query, k=2, doc_ids=resources.coverage.general)
     return [citation_from_result(r) for r in results if r.confidence >= resources.answer_threshold]
 
 
-def general_guidance(resources: Resources, message: str) -> list[Message]:
-    """What the sources say about the request itself, if they say it well: shown before a listing or a question."""
-    from bot.answers import answer_question
+def general_guidance(resources: Resources, message: str, cancer_type: str | None = None) -> list[Message]:
+    """What the sources say about the request itself ("what research is being done for anal cancer?"),
+    if they say it well: shown before a listing or a question. Only from the general pages and those
+    about the cancer in question, never another's."""
+    from bot.answers import ANSWERED, answer_question
 
-    messages, confidence = answer_question(resources, message)
-    return messages if confidence >= resources.answer_threshold else []
+    cancer_type = cancer_type if cancer_type != ANY_CANCER else None
+    scope = resources.coverage.scope(resources.linker.run(message), cancer_type)
+    if scope.not_covered:
+        return []
+    if scope.doc_ids is None:
+        scope = Scope(doc_ids=resources.coverage.general)
+    answer = answer_question(resources, message, scope=scope)
+    for sent in answer.messages:
+        sent.answer_status = sent.cancer_type = None  # a search, not a question
+    return answer.messages if answer.status == ANSWERED else []
 
 
 def find_trials(resources: Resources, cancer_type: str, country: str | None, message: str) -> Message:

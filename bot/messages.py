@@ -40,6 +40,8 @@ class Message:
     trials: list[dict[str, Any]] = field(default_factory=list)
     organisations: list[dict[str, Any]] = field(default_factory=list)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    answer_status: str | None = None  # answered, not_sure, not_covered; None when nothing was asked
+    cancer_type: str | None = None  # the cancer the turn is about
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "citations": self.citations, "buttons": self.buttons,
@@ -48,7 +50,8 @@ class Message:
     def custom_payload(self, intent: str) -> dict[str, Any]:
         """What a Rasa action puts in `json_message`, which the REST channel returns as `custom`."""
         return {"intent": intent, "message_id": self.id, "citations": self.citations, "trials": self.trials,
-                "organisations": self.organisations}
+                "organisations": self.organisations, "answer_status": self.answer_status,
+                "cancer_type": self.cancer_type}
 
     @classmethod
     def from_dispatched(cls, sent: dict[str, Any]) -> "Message":
@@ -56,4 +59,5 @@ class Message:
         custom = sent.get("custom") or {}
         return cls(text=sent.get("text") or "", citations=list(custom.get("citations") or []),
                    buttons=list(sent.get("buttons") or []), trials=list(custom.get("trials") or []),
-                   organisations=list(custom.get("organisations") or []), id=custom.get("message_id") or uuid.uuid4().hex[:16])
+                   organisations=list(custom.get("organisations") or []), id=custom.get("message_id") or uuid.uuid4().hex[:16],
+                   answer_status=custom.get("answer_status"), cancer_type=custom.get("cancer_type"))

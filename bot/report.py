@@ -1,4 +1,5 @@
-"""Content gaps for maintainers: unanswered and low-confidence questions and negative feedback, redacted.
+"""Content gaps for maintainers: unanswered and low-confidence questions, cancers the sources don't cover,
+and negative feedback, redacted.
 
 Each event is one JSON line in `<reports_dir>/gaps.jsonl`. Personal data is removed before anything is
 written: e-mail addresses, phone numbers, dates (of birth or otherwise), and names after "my name is".
@@ -15,7 +16,7 @@ from typing import Any
 
 from index import settings
 
-KINDS = ("low_confidence", "not_understood", "feedback")
+KINDS = ("low_confidence", "not_covered", "not_understood", "feedback")
 _REDACTIONS = [
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
     (re.compile(r"\b((?i:my name is|my name's|i am called|i'm called|call me|this is))\s+[\w'-]+(?:\s+[A-Z][\w'-]+)*"),

@@ -11,11 +11,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from bot.cancer_linker import CancerLinker
 from bot.entities import EntityExtractor
 from bot.intents import IntentClassifier
 from bot.nlu_data import NluData, load_nlu
 from index import settings
+from bot.scope import Coverage
 from index.search import Searcher
+from knowledge.cancer_vocabulary import CancerVocabulary, load_vocabulary
 
 
 @dataclass
@@ -24,8 +27,21 @@ class Resources:
     nlu: NluData
     entities: EntityExtractor
     intents: IntentClassifier
+    vocabulary: CancerVocabulary
     answer_threshold: float = 0.35
-    domain_threshold: float = 0.3
+    domain_threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        self.linker = CancerLinker(self.vocabulary, self.entities)
+        self._coverage: tuple[Any, Coverage] | None = None
+
+    @property
+    def coverage(self) -> Coverage:
+        """Which documents are about which cancers, for the index build in use."""
+        snapshot = self.searcher.snapshot
+        if self._coverage is None or self._coverage[0] is not snapshot:
+            self._coverage = (snapshot, Coverage(self.vocabulary, snapshot.documents))
+        return self._coverage[1]
 
     @property
     def trials(self) -> list[dict[str, Any]]:
@@ -42,10 +58,11 @@ class Resources:
     def from_settings(cls, overrides: dict[str, Any] | None = None) -> "Resources":
         searcher = Searcher.from_settings(overrides)
         nlu = load_nlu()
-        entities = EntityExtractor(nlu, known_words=set(searcher.snapshot.lexical.vocabulary))
+        vocabulary = load_vocabulary(settings.get("cancer_vocabulary", overrides))
+        entities = EntityExtractor(nlu, known_words=set(searcher.snapshot.lexical.vocabulary), cancers=vocabulary)
         intents = IntentClassifier(nlu, searcher.embedder, threshold=settings.get("intent_threshold", overrides),
                                    cache_dir=settings.get("cache_dir", overrides), delexicalize=entities.delexicalize)
-        return cls(searcher, nlu, entities, intents, settings.get("answer_threshold", overrides),
+        return cls(searcher, nlu, entities, intents, vocabulary, settings.get("answer_threshold", overrides),
                    settings.get("domain_threshold", overrides))
 
 

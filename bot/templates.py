@@ -42,6 +42,18 @@ NO_ORGANISATIONS = (
     "I couldn't find an organisation{about} in my records. These sources list patient organisations and "
     "treatment centres for rare cancers:"
 )
+NOT_COVERED = (
+    "I don't have information about {cancer} in my sources, so I can't answer this without guessing, and I "
+    "won't quote a page about a different cancer. I can tell you about rare cancers in general, look for patient "
+    "organisations, or look for clinical trials. Your specialist team is the best source of information about {cancer}."
+)
+BROADER_COVERED = "{cancer} is a kind of {broader}, and my sources do have general information about {broader}."
+GENERAL_PAGES_ONLY = (
+    "My sources have no page about {cancer}, so this is all I can tell you: a general page about rare "
+    "cancers mentions it."
+)
+GENERAL_PAGES_MENTION = "A general page about rare cancers mentions {cancer}:"
+PARTLY_COVERED = "I don't have information about {uncovered} in my sources. Here is what they say about {covered}:"
 UNKNOWN_CANCER = "I don't know that type of cancer yet. Could you write its name another way?"
 
 ALL = [value for name, value in sorted(globals().items()) if name.isupper() and isinstance(value, str)]

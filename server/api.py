@@ -78,7 +78,8 @@ def rasa_rest_webhook():  # type: ignore[no-untyped-def]
         item: dict[str, Any] = {"recipient_id": sender, "text": message["text"],
                                 "custom": {"intent": reply["intent"], "message_id": message["id"],
                                            "citations": message["citations"], "trials": message["trials"],
-                                           "organisations": message["organisations"]}}
+                                           "organisations": message["organisations"],
+                                           "answer_status": reply["answer_status"], "cancer_type": reply["cancer_type"]}}
         if message["buttons"]:
             item["buttons"] = message["buttons"]
         out.append(item)
@@ -109,7 +110,8 @@ def document(doc_id: str):  # type: ignore[no-untyped-def]
         raise ApiError(404, "document_not_found", "No document has this id.")
     fields = ("title", "url", "publisher", "licence")
     body = {"doc_id": doc_id, **{f: found.get(f, "") for f in fields},
-            "last_reviewed": found.get("last_reviewed") or found.get("retrieved", ""), "text": found["text"]}
+            "last_reviewed": found.get("last_reviewed") or found.get("retrieved", ""),
+            "cancer_types": list(found.get("cancer_types") or []), "text": found["text"]}
     return jsonify(body)
 
 

@@ -37,12 +37,14 @@ def real_index_dir(tmp_path_factory, embedder) -> Path:
     from index.chunker import Chunker
 
     from index.build import BuildLocked
+    from knowledge.cancer_vocabulary import load_vocabulary
 
     cached = settings.PROJECT_ROOT / "var" / "cache" / "test-real-index"
     for _attempt in range(600):  # another test run may be building it: wait for it, then catch up
         try:
             IndexBuilder(KNOWLEDGE / "documents", cached, embedder, Chunker(), progress=None,
-                         trials_dir=KNOWLEDGE / "trials", organisations_dir=KNOWLEDGE / "organisations").run()
+                         trials_dir=KNOWLEDGE / "trials", organisations_dir=KNOWLEDGE / "organisations",
+                         vocabulary=load_vocabulary()).run()
             break
         except BuildLocked:
             time.sleep(0.5)
@@ -61,13 +63,16 @@ def loaded(real_index_dir, embedder, tmp_path_factory):
     from index.search import Searcher
     from index.store import load_current
 
+    from knowledge.cancer_vocabulary import load_vocabulary
+
     searcher = Searcher(load_current(real_index_dir), embedder)
     nlu = load_nlu()
-    entities = EntityExtractor(nlu, known_words=set(searcher.snapshot.lexical.vocabulary))
+    vocabulary = load_vocabulary()
+    entities = EntityExtractor(nlu, known_words=set(searcher.snapshot.lexical.vocabulary), cancers=vocabulary)
     resources = bot_resources.Resources(
         searcher, nlu, entities,
         IntentClassifier(nlu, embedder, threshold=0.45, cache_dir=tmp_path_factory.mktemp("cache"),
-                         delexicalize=entities.delexicalize))
+                         delexicalize=entities.delexicalize), vocabulary)
     bot_resources.use(resources)
     yield resources
     bot_resources.use(None)

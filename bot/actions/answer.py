@@ -1,4 +1,5 @@
-"""Questions about rare cancers: an extractive, cited answer, or an honest "I'm not sure"."""
+"""Questions about rare cancers: an extractive, cited answer, an honest "I'm not sure", or "I don't have
+information about X" for a cancer the sources don't cover."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,8 +9,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import report, resources
-from bot.actions.common import entity, send, slot, text_of
-from bot.answers import answer_question
+from bot.actions.common import send, slot, text_of
+from bot.answers import NOT_COVERED, NOT_SURE, answer_question
 from bot.safety import is_personal_treatment_question
 
 
@@ -20,11 +21,12 @@ class ActionAnswerQuestion(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         loaded = resources.get()
         question = text_of(tracker)
-        mentioned = entity(tracker, "cancer_type") or loaded.entities.first(question).get("cancer_type")
-        cancer_type = mentioned or slot(tracker, "cancer_type")
-        messages, confidence = answer_question(loaded, question, cancer_type, mentions_cancer=bool(mentioned),
-                                               personal=is_personal_treatment_question(question))
-        if confidence < loaded.answer_threshold:
-            report.record("low_confidence", question, confidence=confidence)
-        send(dispatcher, messages, "ask_question")
-        return [SlotSet("cancer_type", cancer_type)] if mentioned else []
+        conversation_cancer = slot(tracker, "cancer_type")
+        answer = answer_question(loaded, question, conversation_cancer,
+                                 personal=is_personal_treatment_question(question))
+        if answer.status == NOT_SURE:
+            report.record("low_confidence", question, confidence=answer.confidence)
+        elif answer.status == NOT_COVERED and not answer.off_topic:
+            report.record("not_covered", question, cancer_type=answer.cancer_type)
+        send(dispatcher, answer.messages, "out_of_scope" if answer.off_topic else "ask_question")
+        return [SlotSet("cancer_type", answer.cancer_type)] if answer.cancer_type else []

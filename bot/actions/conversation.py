@@ -54,6 +54,11 @@ class ActionHumanHandoff(_Template, Action):
 class ActionOutOfScope(_Template, Action):
     action_name, intent, text, buttons = "action_out_of_scope", "out_of_scope", templates.OUT_OF_SCOPE, SUGGESTIONS
 
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        # Asked, but outside what the sources cover.
+        send(dispatcher, [Message(self.text, buttons=list(self.buttons), answer_status="not_covered")], self.intent)
+        return []
+
 
 class ActionDefaultFallback(Action):
     def name(self) -> str:

@@ -29,7 +29,9 @@ def _found(tracker: Tracker, name: str) -> str | None:
     """A slot value from this message's entities, else from the conversation; "not sure" means any cancer."""
     if name == "cancer_type" and intent_of(tracker, "") == "deny":
         return ANY_CANCER
-    return entity(tracker, name) or resources.get().entities.first(text_of(tracker)).get(name) or slot(tracker, name)
+    loaded = resources.get()
+    value = entity(tracker, name) or loaded.entities.first(text_of(tracker)).get(name) or slot(tracker, name)
+    return (loaded.entities.exact(name, value) or value) if value and value != ANY_CANCER else value
 
 
 class ActionFindTrial(Action):
@@ -42,7 +44,7 @@ class ActionFindTrial(Action):
             send(dispatcher, general_guidance(resources.get(), text_of(tracker)), "find_trial")
             return ActionAskCancerType.ask(dispatcher, "trial_form")
         message = find_trials(resources.get(), cancer_type, country, text_of(tracker))
-        send(dispatcher, general_guidance(resources.get(), text_of(tracker)) + [message], "find_trial")
+        send(dispatcher, general_guidance(resources.get(), text_of(tracker), cancer_type) + [message], "find_trial")
         return [SlotSet("cancer_type", cancer_type), SlotSet("country", country), SlotSet("requested_slot", None),
                 SlotSet("active_form", None)]
 
@@ -57,7 +59,7 @@ class ActionFindOrganisation(Action):
             send(dispatcher, general_guidance(resources.get(), text_of(tracker)), "find_organisation")
             return ActionAskCancerType.ask(dispatcher, "organisation_form")
         message = find_organisations(resources.get(), cancer_type, country)
-        send(dispatcher, general_guidance(resources.get(), text_of(tracker)) + [message], "find_organisation")
+        send(dispatcher, general_guidance(resources.get(), text_of(tracker), cancer_type) + [message], "find_organisation")
         return [SlotSet("cancer_type", cancer_type), SlotSet("country", country), SlotSet("requested_slot", None),
                 SlotSet("active_form", None)]
 

@@ -27,7 +27,8 @@ def test_ask_json_prints_the_api_shape(run):
     result = run("ask", "--json", "How is vulvar cancer diagnosed?")
     assert result.returncode == 0, result.stderr
     reply = json.loads(result.stdout)
-    assert set(reply) == {"intent", "confidence", "messages"}
+    assert set(reply) == {"intent", "confidence", "answer_status", "cancer_type", "messages"}
+    assert reply["answer_status"] == "answered" and reply["cancer_type"] == "vulvar cancer"
     assert reply["intent"] == "ask_question"
     message = reply["messages"][0]
     assert set(message) == {"id", "text", "citations", "buttons", "trials", "organisations"}

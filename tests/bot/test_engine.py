@@ -70,7 +70,7 @@ def test_routing_for_every_intent(engine, text, intent):
 
 def test_reply_shape(engine):
     reply = ask(engine, "What are the symptoms of Merkel cell carcinoma?")
-    assert set(reply) == {"session_id", "intent", "confidence", "messages"}
+    assert set(reply) == {"session_id", "intent", "confidence", "answer_status", "cancer_type", "messages"}
     for message in reply["messages"]:
         assert set(message) == {"id", "text", "citations", "buttons", "trials", "organisations"}
 
@@ -213,7 +213,7 @@ def test_payload_values_that_name_nothing_known_never_become_slots(engine, value
 def test_payload_values_are_stored_as_their_canonical_names(engine):
     ask(engine, "find me a clinical trial", session="canonical")
     ask(engine, '/inform{"cancer_type": "GIST"}', session="canonical")
-    assert engine.store.load("canonical")["slots"]["cancer_type"] == "gastrointestinal stromal tumour"
+    assert engine.store.load("canonical")["slots"]["cancer_type"] == "gastrointestinal stromal tumor"
 
 
 def test_not_sure_lists_trials_for_any_rare_cancer(engine):

@@ -266,7 +266,8 @@ def evaluation_questions() -> set[str]:
     for path in sorted(EVAL_DIR.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                questions.add(normalise(json.loads(line)["q"]))
+                item = json.loads(line)
+                questions.add(normalise(item.get("q") or item["text"]))  # cancer_mentions.jsonl: "text"
     return questions
 
 

@@ -46,27 +46,42 @@ class Documents:
     def __init__(self, base: str):
         self.base, self.cache = base.rstrip("/"), {}
 
-    def text(self, doc_id: str) -> str | None:
+    def get(self, doc_id: str) -> dict[str, Any] | None:
         if doc_id not in self.cache:
             try:
-                document = _get(f"{self.base}/api/documents/{urllib.parse.quote(str(doc_id), safe='')}")
-                self.cache[doc_id] = norm(document.get("text", ""))
+                self.cache[doc_id] = _get(f"{self.base}/api/documents/{urllib.parse.quote(str(doc_id), safe='')}")
             except (urllib.error.URLError, ValueError):
                 self.cache[doc_id] = None
         return self.cache[doc_id]
 
+    def text(self, doc_id: str) -> str | None:
+        document = self.get(doc_id)
+        return norm(document.get("text", "")) if document else None
+
+    def topics(self, doc_id: str) -> list[str]:
+        """The cancers a document is about; [] for a general page."""
+        return [norm(t) for t in (self.get(doc_id) or {}).get("cancer_types") or []]
+
+
+def about_another_cancer(names: list[str], cites: list[dict[str, Any]], docs: Documents) -> list[str]:
+    """Citations of documents about a cancer none of `names` names (general pages never are)."""
+    wanted = [alnum(n) for n in names if alnum(n)]
+    return [c.get("doc_id") for c in cites if docs.topics(c.get("doc_id"))
+            and not any(n in alnum(t) or alnum(t) in n for n in wanted for t in docs.topics(c.get("doc_id")))]
+
 
 def from_rasa(items: list[dict[str, Any]] | None) -> dict[str, Any]:
-    """Folds a REST channel reply into {intent, messages: [{text, citations, trials, organisations}]}."""
-    intent, messages = None, []
+    """Folds a REST channel reply into {intent, answer_status, messages: [{text, citations, trials, organisations}]}."""
+    intent, messages, status = None, [], None
     for item in items or []:
         custom = item.get("custom") or {}
         intent = intent or custom.get("intent")
+        status = status or custom.get("answer_status")
         if item.get("text") or not messages:
             messages.append({"text": item.get("text") or "", "citations": [], "trials": [], "organisations": []})
         for key in ("citations", "trials", "organisations"):
             messages[-1][key] = messages[-1][key] + list(custom.get(key) or [])
-    return {"intent": intent, "messages": messages}
+    return {"intent": intent, "answer_status": status, "messages": messages}
 
 
 def citations(reply: dict[str, Any]) -> list[dict[str, Any]]:
@@ -105,6 +120,12 @@ def score(item: dict[str, Any], reply: dict[str, Any], docs: Documents) -> dict[
         result["pass"] = intent == "out_of_scope" and not cites
     elif kind == "intent":
         result["pass"] = intent == item["want"]
+    elif kind == "scope":  # a cancer named: no citation about another one
+        result["wrong_cancer"] = about_another_cancer(item["names"], cites, docs)
+        result["pass"] = not result["wrong_cancer"]
+    elif kind == "offtopic":  # outside rare cancers: no citation about a cancer, and not "answered"
+        result["pass"] = not [c for c in cites if docs.topics(c.get("doc_id"))] and \
+            reply.get("answer_status") != "answered"
     else:
         raise ValueError(f"unknown kind {kind!r} in {item['id']}")
     if ungrounded or (item.get("not_intent") and intent == item["not_intent"]):
@@ -118,10 +139,12 @@ def _rate(results: list[dict[str, Any]], key: str = "pass") -> float | None:
 
 
 def evaluate(chat_url: str, docs_url: str, question_set: Path,
-             send: Callable[[str, str], list[dict[str, Any]]] | None = None) -> dict[str, Any]:
-    """Asks every question (each in a new conversation) through `chat_url`'s REST channel; the summary
-    {questions, pass_rate, qa_hit1, qa_hit3, by_kind, ungrounded_citations, latency_ms_p50, results}."""
+             send: Callable[[str, str], list[dict[str, Any]]] | None = None, limit: int = 0) -> dict[str, Any]:
+    """Asks every question (each in a new conversation; the first `limit` only, if given) through
+    `chat_url`'s REST channel; the summary {questions, pass_rate, qa_hit1, qa_hit3, by_kind,
+    ungrounded_citations, latency_ms_p50, results}."""
     items = [json.loads(line) for line in question_set.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = items[:limit] if limit else items
     send = send or (lambda sender, text: _post(f"{chat_url.rstrip('/')}/webhooks/rest/webhook",
                                                {"sender": sender, "message": text}))
     docs, results, times = Documents(docs_url), [], []

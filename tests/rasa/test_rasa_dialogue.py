@@ -13,7 +13,7 @@ import redis as redis_client
 from rasa_stack import WEBHOOK, request, say
 from scoring import from_rasa
 
-CUSTOM_KEYS = {"intent", "message_id", "citations", "trials", "organisations"}
+CUSTOM_KEYS = {"intent", "message_id", "citations", "trials", "organisations", "answer_status", "cancer_type"}
 FORM_PAYLOAD = '/inform{"cancer_type": "sarcoma"}'
 
 

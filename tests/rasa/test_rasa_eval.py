@@ -85,3 +85,14 @@ def test_shared_run_eval_through_rasa(stack, figures):
     figures["shared_run_eval"] = summary
     assert result.returncode == 0, result.stdout + result.stderr
     assert summary["pass_rate"] >= TARGET and summary["ungrounded_citations"] == 0
+
+
+@pytest.mark.parametrize("question_set, target", [("uncovered_cancers.jsonl", 1.0), ("offtopic_health.jsonl", 0.95)])
+def test_scope_gate_through_rasa(stack, figures, question_set, target):
+    """Cancers the sources don't cover are never answered from another cancer's page, and health
+    questions outside rare cancers get no cancer's citation, through Rasa as through the engine."""
+    summary = evaluate(stack.rasa, stack.project, ROOT / "tests" / "data" / question_set, limit=60)
+    figures[f"rasa_{question_set.split('.')[0]}"] = {k: v for k, v in summary.items() if k != "results"}
+    failed = [r for r in summary["results"] if not r["pass"]]
+    assert summary["ungrounded_citations"] == 0
+    assert summary["pass_rate"] >= target, failed

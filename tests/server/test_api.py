@@ -29,11 +29,13 @@ def test_chat_answers_with_verbatim_citations(client, loaded):
     response = client.post("/api/chat", json={"session_id": "abc", "message": "How is penile cancer diagnosed?"})
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"session_id", "intent", "confidence", "messages"} and body["intent"] == "ask_question"
+    assert set(body) == {"session_id", "intent", "confidence", "answer_status", "cancer_type", "messages"}
+    assert body["intent"] == "ask_question" and body["answer_status"] == "answered"
     citation = body["messages"][0]["citations"][0]
     document = client.get(f"/api/documents/{citation['doc_id']}").get_json()
     assert document["text"][citation["start"]:citation["end"]] == citation["quote"]
-    assert {"doc_id", "title", "url", "publisher", "last_reviewed", "licence", "text"} == set(document)
+    assert {"doc_id", "title", "url", "publisher", "last_reviewed", "licence", "cancer_types", "text"} == set(document)
+    assert body["cancer_type"] in document["cancer_types"]
 
 
 def test_chat_keeps_the_conversation(client):

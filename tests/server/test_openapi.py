@@ -395,9 +395,13 @@ def test_the_schemas_catch_drift():
     """A field added, removed or retyped in a reply fails the checks above."""
     message = {"id": "0123456789abcdef", "text": "Hello.", "citations": [], "buttons": [], "trials": [],
                "organisations": []}
-    reply = {"session_id": "s", "intent": "greet", "confidence": 0.9, "messages": [message]}
+    reply = {"session_id": "s", "intent": "greet", "confidence": 0.9, "answer_status": None, "cancer_type": None,
+             "messages": [message]}
     pointer = "/components/schemas/ChatReply"
     assert not schema_errors(reply, pointer)
+    assert not schema_errors({**reply, "answer_status": "not_covered", "cancer_type": "chordoma"}, pointer)
+    assert schema_errors({**reply, "answer_status": "maybe"}, pointer)
+    assert schema_errors({k: v for k, v in reply.items() if k != "answer_status"}, pointer)
     assert schema_errors({**reply, "debug": True}, pointer)
     assert schema_errors({k: v for k, v in reply.items() if k != "confidence"}, pointer)
     assert schema_errors({**reply, "messages": [{**message, "citations": [{"doc_id": "x"}]}]}, pointer)

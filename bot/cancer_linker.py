@@ -1,0 +1,203 @@
+"""Cancer linking: the cancers a message names, known to the vocabulary or not.
+
+Names in `knowledge/cancers.yml` are found by the entity extractor (exact, then tolerant of typos and
+word order). A generic detector then notices neoplasm phrases no list holds ("a fibroxanthoma", "a
+granular cell tumour of the breast"), so that an unknown cancer is noticed, not ignored, and a broad
+name made specific ("neuroendocrine tumour of the lung") is not read as the broad one. A name under a
+negation ("it's not a chordoma, it's a GIST") gives way to the names that are not negated.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from bot.entities import EntityExtractor, _tokens
+from index.lexical import STOPWORDS
+from knowledge.cancer_vocabulary import CancerVocabulary
+
+# Words that make a phrase a neoplasm, and -oma words that are not neoplasms.
+GENERIC_HEADS = frozenset({"cancer", "cancers", "tumor", "tumors", "carcinoma", "carcinomas", "neoplasm", "neoplasms",
+                           "malignancy", "malignancies"})
+NAMED_HEADS = frozenset({"sarcoma", "sarcomas", "lymphoma", "lymphomas", "leukemia", "leukemias", "melanoma",
+                         "melanomas", "myeloma", "blastoma"})
+NOT_NEOPLASMS = frozenset({"glaucoma", "coma", "comas", "stoma", "stomas", "diploma", "diplomas", "aroma", "aromas",
+                           "trachoma", "hematoma", "hematomas", "granuloma", "granulomas", "atheroma", "scotoma",
+                           "xanthoma", "xanthomas", "condyloma", "condylomas", "mycetoma", "cholesteatoma", "stroma",
+                           "tuberculoma", "lymphogranuloma", "chromosoma", "oklahoma"})
+_OMA = re.compile(r"^[a-z]{3,}om(?:a|as|ata)$")
+# Words that qualify a cancer without changing which cancer it is.
+MODIFIERS = frozenset({"rare", "malignant", "metastatic", "advanced", "recurrent", "relapsed", "refractory",
+                       "aggressive", "early", "late", "stage", "grade", "high", "low", "primary", "secondary",
+                       "invasive", "localized", "localised", "inoperable", "terminal", "new", "type", "kind", "form",
+                       "cancerous", "malignant", "benign", "spread", "spreading", "large", "small", "big", "growing",
+                       "slow", "fast", "untreated", "treated", "diagnosed", "possible", "suspected", "1", "2", "3", "4",
+                       "i", "ii", "iii", "iv", "one", "two", "three", "four", "s", "end"})
+# Words that end a phrase going backwards: people, verbs and question words are not part of a name.
+_STOP_EXTENT = frozenset({"mum", "mom", "mother", "dad", "father", "son", "daughter", "husband", "wife", "partner",
+                          "brother", "sister", "child", "baby", "friend", "aunt", "uncle", "grandma", "grandad",
+                          "grandfather", "grandmother", "patient", "diagnosed", "diagnosis", "got", "has", "have",
+                          "had", "called", "named", "told", "say", "said", "says", "think", "thinks", "know",
+                          "treat", "treated", "treatment", "treatments", "cure", "symptoms", "signs", "stage",
+                          "trial", "trials", "study", "studies", "survival", "prognosis", "tell", "explain",
+                          "information", "info", "question", "questions", "about", "please", "thanks", "hi",
+                          "hello", "like", "mean", "means", "common", "different", "same", "help", "find",
+                          "looking", "search", "want", "need", "support", "group", "groups", "charity"})
+# Function words (bm25s's stopword list is short: it keeps "my", "out" and "can").
+FUNCTION_WORDS = STOPWORDS | frozenset({
+    "my", "your", "his", "her", "our", "their", "me", "him", "them", "us", "i", "we", "you", "he", "she", "it", "its",
+    "out", "up", "down", "off", "over", "get", "gets", "getting", "can", "could", "would", "should", "will", "may",
+    "might", "must", "do", "does", "did", "done", "is", "are", "was", "were", "be", "been", "being", "have", "has",
+    "had", "what", "whats", "which", "who", "how", "why", "when", "where", "there", "here", "so", "very", "just",
+    "also", "too", "any", "some", "all", "both", "each", "more", "most", "other", "than", "then", "now", "from",
+    "wasnt", "isnt", "dont", "doesnt", "didnt", "cant", "wont", "arent", "werent", "hasnt", "havent", "hadnt",
+    "shouldnt", "couldnt", "wouldnt", "im", "ive", "thats", "whats", "theres", "hes", "shes"})
+# Places in the body that say where a cancer is, not which one ("a sarcoma in the leg").
+_BODY_REGIONS = frozenset({"leg", "legs", "arm", "arms", "thigh", "thighs", "knee", "knees", "shoulder", "hip", "hips",
+                           "hand", "hands", "foot", "feet", "back", "chest", "face", "body", "side", "tummy", "belly",
+                           "groin", "buttock", "calf", "shin", "elbow", "wrist", "ankle", "finger", "toe", "head"})
+_NEGATIONS = frozenset({"not", "no", "isn", "isnt", "aren", "arent", "wasn", "wasnt", "never", "without",
+                        "excluded", "ruled", "nt"})
+_CLAUSE_BREAK = re.compile(r"[,.;:!?]|\bbut\b", re.IGNORECASE)
+_NEGATION_REACH = 3  # tokens before a name that may negate it
+
+
+@dataclass(frozen=True)
+class CancerMention:
+    name: str | None  # the vocabulary's canonical name; None for a neoplasm phrase no list holds
+    text: str  # as written
+    start: int
+    end: int
+    negated: bool = False
+
+    @property
+    def label(self) -> str:
+        """What to call it in a reply: the canonical name, else the words as written."""
+        return self.name or self.text
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "text": self.text, "start": self.start, "end": self.end, "negated": self.negated}
+
+
+def _is_head(word: str) -> bool:
+    return word in GENERIC_HEADS or word in NAMED_HEADS or (bool(_OMA.match(word)) and word not in NOT_NEOPLASMS)
+
+
+def _specific(word: str) -> bool:
+    """Does this word say which cancer it is (not "a", "rare", "cancer", "stage")?"""
+    return word not in FUNCTION_WORDS and word not in MODIFIERS and word not in GENERIC_HEADS and not word.isdigit()
+
+
+class CancerLinker:
+    def __init__(self, vocabulary: CancerVocabulary, extractor: EntityExtractor):
+        self.vocabulary = vocabulary
+        self.extractor = extractor
+        # The words of every name in the vocabulary: those may qualify a head ("clear cell sarcoma").
+        self.name_words = frozenset(w for key, (entity, _) in extractor.phrases.items() if entity == "cancer_type"
+                                    for w in key.split()) - FUNCTION_WORDS - _STOP_EXTENT
+
+    def to_dict(self) -> dict[str, object]:
+        return {"type": "vocabulary+generic", "cancers": len(self.vocabulary),
+                "phrases": sum(1 for e, _ in self.extractor.phrases.values() if e == "cancer_type")}
+
+    def run(self, text: str) -> list[CancerMention]:
+        """The cancers the message is about, in order; negated ones only when nothing else is named."""
+        tokens = _tokens(text)
+        known = [(e.start, e.end, e.value, e.text) for e in self.extractor.run(text) if e.entity == "cancer_type"]
+        mentions = [CancerMention(value, written, start, end) for start, end, value, written in known]
+        for start, end in self._neoplasm_phrases(tokens):
+            inside = [m for m in mentions if m.start >= start and m.end <= end]
+            overlapping = [m for m in mentions if m.start < end and m.end > start]
+            if overlapping and not inside:
+                continue
+            if inside:
+                named = {i for i, (_, s, e) in enumerate(tokens) if any(m.start <= s and e <= m.end for m in inside)}
+                extra = [w for i, (w, s, e) in enumerate(tokens) if start <= s and e <= end and i not in named and _specific(w)]
+                # A broad name made specific ("neuroendocrine tumour of the lung") is another cancer: the
+                # narrower one whose names hold those words, else one no list holds. A narrow name with a
+                # place ("Ewing sarcoma of the leg") is still itself.
+                broad = [m for m in inside if self.vocabulary.children(m.name or "")]
+                if not extra or not broad:
+                    continue
+                mentions = [m for m in mentions if m not in inside]
+                narrower = self._narrower(broad[0].name or "", extra)
+                if narrower:
+                    mentions.append(CancerMention(narrower, text[start:end], start, end))
+                    continue
+            mentions.append(CancerMention(None, text[start:end], start, end))
+        mentions = sorted((self._negated(text, tokens, m) for m in mentions), key=lambda m: m.start)
+        affirmed = [m for m in mentions if not m.negated]
+        return affirmed or mentions
+
+    def names(self, text: str) -> list[str]:
+        return _unique(m.label for m in self.run(text))
+
+    def _neoplasm_phrases(self, tokens: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+        """Spans of "<qualifiers> <head> [of the <site>]" phrases that say which neoplasm they mean."""
+        spans = []
+        words = [w for w, _, _ in tokens]
+        for i, word in enumerate(words):
+            if not _is_head(word):
+                continue
+            first = i
+            while first > 0 and i - first < 4 and self._qualifies(words[first - 1]):
+                first -= 1
+            last = i
+            for _ in range(2):  # "of the ovary", "of the ampulla of Vater"
+                j = last + 1
+                if j < len(words) and words[j] in ("of", "in"):
+                    j += 1
+                    if j < len(words) and words[j] == "the":
+                        j += 1
+                    if j < len(words) and _specific(words[j]) and words[j] not in _BODY_REGIONS \
+                            and (words[j] in self.name_words or self._unfamiliar(words[j])):
+                        last = j
+            phrase = words[first:last + 1]
+            if any(_specific(w) for w in phrase) and not (len(phrase) == 1 and word in GENERIC_HEADS):
+                spans.append((tokens[first][1], tokens[last][2]))
+        return spans
+
+    def _narrower(self, broad: str, words: list[str]) -> str | None:
+        """The narrower cancer of `broad` with a name that holds all these words and the fewest others
+        ("lung carcinoid" for "neuroendocrine tumour of the lung"), if one is closest."""
+        found: list[tuple[int, str]] = []
+        for name in self.vocabulary.descendants(broad):
+            cancer = self.vocabulary.get(name)
+            others = [len([w for w in set(_tokens_of(p)) - set(words) if _specific(w)]) for p in cancer.phrases
+                      if set(words) <= set(_tokens_of(p))] if cancer else []
+            if others:
+                found.append((min(others), name))
+        found.sort()
+        return found[0][1] if found and (len(found) == 1 or found[0][0] < found[1][0]) else None
+
+    def _qualifies(self, word: str) -> bool:
+        """May this word, before a head, be part of a cancer's name?"""
+        if word in FUNCTION_WORDS or word in _STOP_EXTENT or _is_head(word):
+            return False
+        return word in self.name_words or word in MODIFIERS or self._unfamiliar(word)
+
+    def _unfamiliar(self, word: str) -> bool:
+        """A word the sources never use: likely a medical term ("zebra-cell"), not "doctor" or "Europe"."""
+        return len(word) > 3 and word not in self.extractor.known_words and not word.isdigit()
+
+    @staticmethod
+    def _negated(text: str, tokens: list[tuple[str, int, int]], mention: CancerMention) -> CancerMention:
+        before = [(w, s) for w, s, e in tokens if e <= mention.start][-_NEGATION_REACH:]
+        for word, start in reversed(before):
+            if _CLAUSE_BREAK.search(text[start:mention.start]):
+                break
+            if word in _NEGATIONS:
+                return CancerMention(mention.name, mention.text, mention.start, mention.end, negated=True)
+        return mention
+
+
+def _tokens_of(text: str) -> list[str]:
+    return [word for word, _, _ in _tokens(text)]
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen

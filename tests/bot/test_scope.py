@@ -1,0 +1,151 @@
+"""Scope gating end to end: the right cancer or nothing, and the out-of-scope reply for other health questions.
+
+The question sets are tests/data/uncovered_cancers.jsonl (cancers the sources don't cover, in patients'
+words with typos) and tests/data/offtopic_health.jsonl (everyday health questions). A citation is "about
+another cancer" as ../shared/eval/run_eval.py judges it: its document's cancer_types name none of the
+item's names, and it is not a general page.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bot import report, templates
+from bot.engine import Engine
+from bot.store import InMemoryStore
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def load(name: str) -> list[dict]:
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def alnum(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def topics(loaded, doc_id: str) -> list[str]:
+    return loaded.searcher.snapshot.documents[doc_id].get("cancer_types") or []
+
+
+def wrong_cancer(loaded, reply: dict, names: list[str]) -> list[str]:
+    wanted = [alnum(n) for n in names]
+    return [c["doc_id"] for m in reply["messages"] for c in m["citations"]
+            if topics(loaded, c["doc_id"]) and not any(n in alnum(t) or alnum(t) in n
+                                                       for n in wanted for t in topics(loaded, c["doc_id"]))]
+
+
+@pytest.fixture
+def engine(loaded):
+    return Engine(loaded, InMemoryStore())
+
+
+def ask(engine, text: str, session: str = "s") -> dict:
+    return engine.handle(session, text)
+
+
+def test_uncovered_cancers_are_never_answered_with_another_cancer(loaded, engine):
+    items = load("uncovered_cancers.jsonl")
+    assert len(items) >= 100
+    wrong, said_so = [], 0
+    for item in items:
+        reply = ask(engine, item["q"], item["id"])
+        if wrong_cancer(loaded, reply, item["names"]):
+            wrong.append((item["q"], wrong_cancer(loaded, reply, item["names"])))
+        said_so += reply["answer_status"] == "not_covered" and "I don't have information about" in reply["messages"][0]["text"]
+    assert wrong == []
+    assert said_so >= 0.9 * len(items), said_so
+
+
+def test_health_questions_outside_rare_cancers_get_the_out_of_scope_reply(loaded, engine):
+    items = load("offtopic_health.jsonl")
+    assert len(items) >= 100
+    failed = []
+    for item in items:
+        reply = ask(engine, item["q"], item["id"])
+        cited = [c["doc_id"] for m in reply["messages"] for c in m["citations"] if topics(loaded, c["doc_id"])]
+        if cited or reply["answer_status"] == "answered":
+            failed.append((item["q"], cited, reply["answer_status"]))
+    assert len(failed) <= 0.05 * len(items), failed
+
+
+def test_an_uncovered_cancer_is_named_with_what_does_apply(engine):
+    reply = ask(engine, "what is chordoma?")
+    [message] = reply["messages"]
+    assert reply["answer_status"] == "not_covered" and reply["cancer_type"] == "chordoma"
+    assert message["text"].startswith("I don't have information about chordoma in my sources")
+    assert message["citations"] == []
+    payloads = [b["payload"] for b in message["buttons"]]
+    assert '/find_organisation{"cancer_type": "chordoma"}' in payloads
+    assert '/find_trial{"cancer_type": "chordoma"}' in payloads
+
+
+def test_an_uncovered_kind_of_a_covered_cancer_offers_the_broader_one(engine):
+    reply = ask(engine, "what is a myxofibrosarcoma?")
+    [message] = reply["messages"]
+    assert reply["answer_status"] == "not_covered" and message["citations"] == []
+    assert "kind of soft tissue sarcoma" in message["text"]
+    assert {"title": "About soft tissue sarcoma", "payload": "What is soft tissue sarcoma?"} in message["buttons"]
+
+
+def test_the_follow_up_to_an_uncovered_cancer_stays_not_covered(engine):
+    ask(engine, "what is a pineoblastoma?")
+    reply = ask(engine, "how is it treated?")
+    assert reply["answer_status"] == "not_covered" and reply["cancer_type"] == "pineoblastoma"
+    assert not [c for m in reply["messages"] for c in m["citations"]]
+
+
+def test_a_covered_cancer_is_answered_only_from_its_own_and_general_pages(loaded, engine):
+    reply = ask(engine, "how is thymoma treated?")
+    assert reply["answer_status"] == "answered" and reply["cancer_type"] == "thymoma"
+    cited = {c["doc_id"] for m in reply["messages"] for c in m["citations"]}
+    assert cited and all(not topics(loaded, d) or "thymoma" in topics(loaded, d) for d in cited)
+
+
+def test_two_cancers_answer_what_is_covered_and_say_what_is_not(loaded, engine):
+    reply = ask(engine, "is GIST the same as leiomyosarcoma?")
+    first, *rest = reply["messages"]
+    assert first["text"] == templates.PARTLY_COVERED.format(uncovered="leiomyosarcoma",
+                                                            covered="gastrointestinal stromal tumor")
+    cited = {c["doc_id"] for m in rest for c in m["citations"]}
+    assert cited and all(topics(loaded, d) in ([], ["gastrointestinal stromal tumor"]) for d in cited)
+
+
+def test_a_cancer_under_a_negation_gives_way(engine):
+    reply = ask(engine, "it's not a chordoma, it's a GIST. what is it?")
+    assert reply["cancer_type"] == "gastrointestinal stromal tumor" and reply["answer_status"] == "answered"
+
+
+def test_closest_sources_of_a_not_sure_reply_stay_on_the_cancer(loaded, engine):
+    reply = ask(engine, "what does penile cancer have to do with the price of tea in zanzibar harbour?")
+    if reply["answer_status"] == "not_sure":
+        cited = {c["doc_id"] for m in reply["messages"] for c in m["citations"]}
+        assert all(not topics(loaded, d) or topics(loaded, d) == ["penile cancer"] for d in cited)
+
+
+def test_an_everyday_health_question_is_out_of_scope_without_citations(engine):
+    reply = ask(engine, "does metformin cause high blood pressure?")
+    assert reply["intent"] == "out_of_scope" and reply["answer_status"] == "not_covered"
+    assert reply["cancer_type"] is None
+    assert not [c for m in reply["messages"] for c in m["citations"]]
+
+
+def test_general_questions_about_rare_cancers_are_still_answered(engine):
+    for question in ("Who runs the 100,000 Genome project?", "What does Rare Cancers Europe work on?",
+                     "What problems do rare cancer patients face?"):
+        assert ask(engine, question)["answer_status"] == "answered", question
+
+
+def test_greetings_have_no_answer_status(engine):
+    reply = ask(engine, "hello")
+    assert reply["answer_status"] is None and reply["cancer_type"] is None
+
+
+def test_uncovered_cancers_are_logged_as_content_gaps(engine, tmp_path):
+    ask(engine, "what is chordoma?")
+    gaps = report.top_gaps()
+    assert ("not_covered", "what is chordoma", 1) in gaps
