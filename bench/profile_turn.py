@@ -56,8 +56,8 @@ class Stages:
         setattr(owner, attribute, timed)
 
 
-def messages() -> list[str]:
-    return [json.loads(line)["q"] for name in ("questions.jsonl", "medquad.jsonl")
+def messages(sets: list[str]) -> list[str]:
+    return [json.loads(line)["q"] for name in sets
             for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--turns", type=int, default=256)
     parser.add_argument("--cprofile", type=int, default=0, metavar="N")
+    parser.add_argument("--sets", default="questions.jsonl,medquad.jsonl",
+                        help="comma-separated question sets in tests/data, e.g. uncovered_cancers.jsonl,offtopic_health.jsonl")
     parser.add_argument("--unknown-word", action="store_true",
                         help="append a made-up word to each message, as bench/load.py --unique does")
     args = parser.parse_args(argv)
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     searcher, embedder = resources.searcher, resources.searcher.embedder
     store = SqliteStore(Path(tempfile.mkdtemp()) / "sessions.sqlite3", retention_days=30)
     engine = Engine(resources, store)
-    texts = messages()[: args.turns]
+    texts = messages(args.sets.split(","))[: args.turns]
     for text in texts[:8]:  # warm up: model sessions, caches of passage stems
         engine.handle("warm-up", text)
     embedder._cache.clear()  # every measured turn embeds afresh, as a new question does

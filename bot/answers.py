@@ -108,6 +108,14 @@ def _general_pages_on(resources: Resources, question: str, scope: Scope) -> list
     return naming if naming and naming[0].confidence >= resources.answer_threshold else []
 
 
+def about_a_cancer(resources: Resources, text: str, conversation_cancer: str | None) -> bool:
+    """Is this message about a cancer, whatever an intent classifier thought: it names one (known or
+    not), or the conversation is about one and the message uses no word the sources don't?"""
+    if resources.linker.run(text):
+        return True
+    return bool(conversation_cancer) and not unknown_terms(text, resources.searcher.rewriter)
+
+
 def is_off_topic(resources: Resources, question: str, confidence: float | None = None) -> bool:
     """A question outside rare cancers (no cancer named in it or the conversation): no word of cancer
     care, and either words the sources never use, or only in passing (metformin, hantavirus, glaucoma),

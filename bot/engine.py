@@ -19,9 +19,8 @@ from bot.finders import ANY_CANCER
 from bot.messages import Message
 from bot import resources as bot_resources
 from bot.resources import Resources
-from bot.answers import is_off_topic
+from bot.answers import about_a_cancer, is_off_topic
 from bot.safety import find_red_flag
-from bot.scope import unknown_terms
 from bot.store import ConversationStore
 
 INTENT_ACTIONS = {
@@ -88,11 +87,10 @@ class Engine:
         if previous in FORM_INTENTS.values() and "country" in entities and not names_cancer \
                 and len(text.split()) <= ELLIPTICAL_WORDS and intent not in ("emergency", "human_handoff", "goodbye"):
             return previous, confidence  # "any in the UK?" after a trial search: the same search there
-        # In a conversation about a cancer, a question the sources may speak to is about that cancer.
-        follows_up = bool(slots.get("cancer_type")) and not unknown_terms(text, self.resources.searcher.rewriter)
-        if intent in INTENT_ACTIONS and not (intent == "out_of_scope" and (names_cancer or follows_up)):
+        about_cancer = names_cancer or about_a_cancer(self.resources, text, slots.get("cancer_type"))
+        if intent in INTENT_ACTIONS and not (intent == "out_of_scope" and about_cancer):
             return intent, confidence
-        if names_cancer or follows_up:  # a cancer, known or not: a question, answered or honestly declined
+        if about_cancer:  # a cancer, known or not, or the one discussed: answered or honestly declined
             return "ask_question", confidence
         if intent != "out_of_scope" and not is_off_topic(self.resources, text):
             return "ask_question", confidence  # unsure, or an answer with no form to fill, that the sources speak to

@@ -6,8 +6,10 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import report, templates
-from bot.actions.common import send, text_of
+from bot import report, resources, templates
+from bot.actions.answer import ActionAnswerQuestion
+from bot.actions.common import send, slot, text_of
+from bot.answers import about_a_cancer
 from bot.messages import Message, button
 
 SUGGESTIONS = [button("Ask a question about a rare cancer", "What is a rare cancer?"),
@@ -55,7 +57,10 @@ class ActionOutOfScope(_Template, Action):
     action_name, intent, text, buttons = "action_out_of_scope", "out_of_scope", templates.OUT_OF_SCOPE, SUGGESTIONS
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        # Asked, but outside what the sources cover.
+        # A classifier may call "what is chordoma?" out of scope: a message about a cancer is answered,
+        # or honestly declined, as a question (the embedded engine routes it so before this runs).
+        if about_a_cancer(resources.get(), text_of(tracker), slot(tracker, "cancer_type")):
+            return ActionAnswerQuestion().run(dispatcher, tracker, domain)
         send(dispatcher, [Message(self.text, buttons=list(self.buttons), answer_status="not_covered")], self.intent)
         return []
 
