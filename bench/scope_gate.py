@@ -37,6 +37,7 @@ class Outcome:
     confidence: float
     correct: bool  # for answerable questions: the citations hold the answer
     question: str = ""
+    ungated: float = 0.0  # the best confidence over all documents, as before the gate existed
 
 
 def alnum(text: str) -> str:
@@ -58,16 +59,18 @@ def correct(item: dict, quotes: list[str]) -> bool:
 
 def outcome(resources: Resources, item: dict, kind: str) -> Outcome:
     question = item["q"]
+    everywhere = resources.searcher.search(question, k=1)
+    ungated = everywhere[0].confidence if everywhere else 0.0
     scope = resources.coverage.scope(resources.linker.run(question))
     if scope.not_covered:
-        return Outcome(kind, True, False, 0.0, False, question)
+        return Outcome(kind, True, False, 0.0, False, question, ungated)
     results = resources.searcher.search(question, k=3, doc_ids=scope.doc_ids)
     confidence = results[0].confidence if results else 0.0
     searcher = resources.searcher
     gated = not scope.cancers and not mentions_oncology(question) and bool(
         unknown_terms(question, searcher.rewriter))
     return Outcome(kind, gated, bool(scope.cancers) or mentions_oncology(question), confidence,
-                   correct(item, [r.quote for r in results]), question)
+                   correct(item, [r.quote for r in results]), question, ungated)
 
 
 def answered(o: Outcome, answer: float, domain: float) -> bool:
@@ -91,15 +94,18 @@ def main() -> None:
     print(f"questions: " + ", ".join(f"{k} {len(v)}" for k, v in by_kind.items()))
     print(f"gated before any threshold: uncovered {sum(o.gated for o in by_kind['uncovered'])}, "
           f"offtopic {sum(o.gated for o in by_kind['offtopic'])}, answerable {sum(o.gated for o in by_kind['answerable'])}")
-    print(f"\nanswer threshold (domain threshold {domain} for questions naming no cancer)")
-    print("threshold  answered  answered+correct  uncovered answered  offtopic answered")
-    for step in range(10, 65, 5):
+    print(f"\nanswer threshold (domain threshold {domain} for questions naming no cancer); the last two "
+          "columns: a threshold alone, over all documents, with no gate")
+    print("threshold  answered  answered+correct  uncovered answered  offtopic answered  | no gate: uncovered  offtopic")
+    for step in range(10, 85, 5):
         t = step / 100
         ans = by_kind["answerable"]
         answered_share = sum(answered(o, t, domain) for o in ans) / len(ans)
         right = sum(answered(o, t, domain) and o.correct for o in ans) / len(ans)
         wrong = {k: sum(answered(o, t, domain) for o in by_kind[k]) for k in ("uncovered", "offtopic")}
-        print(f"{t:9.2f}  {answered_share:8.3f}  {right:16.3f}  {wrong['uncovered']:18d}  {wrong['offtopic']:17d}")
+        alone = {k: sum(o.ungated >= t for o in by_kind[k]) for k in ("uncovered", "offtopic")}
+        print(f"{t:9.2f}  {answered_share:8.3f}  {right:16.3f}  {wrong['uncovered']:18d}  {wrong['offtopic']:17d}"
+              f"  | {alone['uncovered']:18d}  {alone['offtopic']:8d}")
     answer = settings.get("answer_threshold")
     print(f"\ndomain threshold for questions naming no cancer (answer threshold {answer})")
     print("threshold  answerable answered  offtopic answered")

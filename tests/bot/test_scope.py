@@ -7,6 +7,7 @@ item's names, and it is not a general page.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -120,11 +121,15 @@ def test_a_cancer_under_a_negation_gives_way(engine):
     assert reply["cancer_type"] == "gastrointestinal stromal tumor" and reply["answer_status"] == "answered"
 
 
-def test_closest_sources_of_a_not_sure_reply_stay_on_the_cancer(loaded, engine):
-    reply = ask(engine, "what does penile cancer have to do with the price of tea in zanzibar harbour?")
-    if reply["answer_status"] == "not_sure":
-        cited = {c["doc_id"] for m in reply["messages"] for c in m["citations"]}
-        assert all(not topics(loaded, d) or topics(loaded, d) == ["penile cancer"] for d in cited)
+def test_closest_sources_of_a_not_sure_reply_stay_on_the_cancer_or_the_general_pages(loaded):
+    unsure = Engine(dataclasses.replace(loaded, answer_threshold=0.999), InMemoryStore())  # nothing is sure enough
+    reply = ask(unsure, "how is penile cancer treated?")
+    assert reply["answer_status"] == "not_sure" and reply["messages"][0]["text"] == templates.NOT_SURE
+    cited = {c["doc_id"] for m in reply["messages"] for c in m["citations"]}
+    assert cited and all(topics(loaded, d) in ([], ["penile cancer"]) for d in cited)
+    reply = ask(unsure, "why are rare cancers hard to diagnose?", "no cancer named")
+    cited = {c["doc_id"] for m in reply["messages"] for c in m["citations"]}
+    assert reply["answer_status"] == "not_sure" and cited and all(topics(loaded, d) == [] for d in cited)
 
 
 def test_an_everyday_health_question_is_out_of_scope_without_citations(engine):
@@ -149,3 +154,33 @@ def test_uncovered_cancers_are_logged_as_content_gaps(engine, tmp_path):
     ask(engine, "what is chordoma?")
     gaps = report.top_gaps()
     assert ("not_covered", "what is chordoma", 1) in gaps
+
+
+def test_a_general_page_that_names_an_uncovered_cancer_is_quoted_as_such(loaded, engine):
+    reply = ask(engine, "what is a brain tumour?")
+    assert reply["answer_status"] == "not_covered" and reply["cancer_type"] == "brain tumor"
+    assert "A general page about rare cancers mentions brain tumor" in reply["messages"][0]["text"]
+    cited = [c for m in reply["messages"] for c in m["citations"]]
+    assert cited and all(topics(loaded, c["doc_id"]) == [] and "brain tumour" in c["quote"] for c in cited)
+    reply = ask(engine, "Which rare brain cancers are part of the genomics project?", "genomics")
+    assert reply["answer_status"] == "answered"
+
+
+def test_a_question_about_the_cancer_discussed_is_not_out_of_scope(loaded, engine):
+    ask(engine, "my dad has been told he has bile duct cancer")
+    for question in ("what tests will he have?", "what is his outlook?"):
+        reply = ask(engine, question)
+        assert reply["intent"] == "ask_question" and reply["cancer_type"] == "bile duct cancer", question
+        cited = {c["doc_id"] for m in reply["messages"] for c in m["citations"]}
+        assert cited and all(topics(loaded, d) in ([], ["bile duct cancer"]) for d in cited)
+    assert ask(engine, "what's the best laptop to buy?")["intent"] == "out_of_scope"
+
+
+def test_a_country_alone_continues_the_search_in_hand(engine):
+    ask(engine, "patient organisations for rare cancers in Belgium", "orgs")
+    reply = ask(engine, "what about Bulgaria?", "orgs")
+    assert reply["intent"] == "find_organisation"
+    assert "Bulgarian National Cancer Registry" in reply["messages"][-1]["text"]
+    ask(engine, "can you help me find a trial?", "trials")
+    ask(engine, "adenoid cystic carcinoma", "trials")
+    assert ask(engine, "is there one in the Netherlands?", "trials")["intent"] == "find_trial"
