@@ -80,7 +80,8 @@ def not_covered_answer(resources: Resources, scope: Scope) -> Answer:
     text = templates.NOT_COVERED.format(cancer=names)
     buttons = []
     if scope.broader:
-        text += " " + templates.BROADER_COVERED.format(cancer=scope.uncovered[0], broader=scope.broader[0])
+        sentence = templates.BROADER_COVERED.format(cancer=scope.uncovered[0], broader=scope.broader[0])
+        text += " " + sentence[:1].upper() + sentence[1:]
         buttons.append(button(f"About {scope.broader[0]}", f"What is {scope.broader[0]}?"))
     buttons += [button("Find a patient organisation", _payload("find_organisation", known)),
                 button("Find a clinical trial", _payload("find_trial", known)),
@@ -113,7 +114,8 @@ def about_a_cancer(resources: Resources, text: str, conversation_cancer: str | N
     not), or the conversation is about one and the message uses no word the sources don't?"""
     if resources.linker.run(text):
         return True
-    return bool(conversation_cancer) and not unknown_terms(text, resources.searcher.rewriter)
+    # in a conversation about a cancer, words its pages use only in passing still belong to it ("lose his leg")
+    return bool(conversation_cancer) and not unknown_terms(text, resources.searcher.rewriter, passing=False)
 
 
 def is_off_topic(resources: Resources, question: str, confidence: float | None = None) -> bool:
@@ -137,7 +139,7 @@ def answer_question(resources: Resources, question: str, conversation_cancer: st
     mentions = resources.linker.run(question)
     if conversation_cancer:  # a slot a Rasa server filled holds nlu.yml's spelling of the name
         conversation_cancer = resources.entities.exact("cancer_type", conversation_cancer) or conversation_cancer
-    scope = scope or resources.coverage.scope(mentions, conversation_cancer)
+    scope = scope or resources.coverage.scope(mentions, conversation_cancer, refers_back=bool(_FOLLOW_UP.search(question)))
     if scope.not_covered:
         general = _general_pages_on(resources, question, scope)
         if not general:

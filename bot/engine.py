@@ -113,7 +113,8 @@ class Engine:
         intent, confidence = self.route(text, slots, entities, previous)
         if intent != FORM_INTENTS.get(slots.get("active_form") or ""):
             slots.update(active_form=None, requested_slot=None)  # a new topic leaves the form
-        slots.update(entities)  # slot mappings: from_entity
+        # slot mappings: from_entity, as in bot/domain.yml (a question's cancer is the answer action's to set)
+        slots.update({k: v for k, v in entities.items() if not (k == "cancer_type" and intent == "ask_question")})
         messages, replied_as = self._run(INTENT_ACTIONS[intent], session_id, text, intent, confidence, found, slots)
         intent = replied_as or intent  # the answer action may find a question out of scope
         history = state.setdefault("history", [])

@@ -155,7 +155,7 @@ class EntityExtractor:
     def exact(self, entity: str, text: str) -> str | None:
         """The canonical value of the whole phrase, matched exactly (case, accents and spelling folded):
         "gastrointestinal stromal tumour" -> "gastrointestinal stromal tumor"; None for anything else."""
-        hit = self._exact(_key(text))
+        hit = self.phrase(_key(text))
         return hit[1] if hit and hit[0] == entity else None
 
     def canonical(self, entity: str, text: str) -> str | None:
@@ -177,7 +177,7 @@ class EntityExtractor:
                 if any(taken[i:i + size]):
                     continue
                 phrase = " ".join(t for t, _, _ in tokens[i:i + size])
-                hit = self._exact(phrase)
+                hit = self.phrase(phrase)
                 score = 100.0
                 if hit is None and self._may_be_misspelt(phrase):
                     match = self._closest(phrase, size)
@@ -192,7 +192,7 @@ class EntityExtractor:
                 taken[i:i + size] = [True] * size
         return tuple(sorted(found, key=lambda e: e.start))
 
-    def _exact(self, phrase: str) -> tuple[str, str] | None:
+    def phrase(self, phrase: str) -> tuple[str, str] | None:
         """A known phrase as written, with plurals made singular ("soft tissues"), or with a word split
         in two joined again ("gastro intestinal")."""
         hit = self.phrases.get(phrase)

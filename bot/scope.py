@@ -94,9 +94,13 @@ class Coverage:
     def covered_cancers(self) -> list[str]:
         return sorted(self.by_cancer, key=str.lower)
 
-    def scope(self, mentions: list[CancerMention], conversation_cancer: str | None = None) -> Scope:
-        """The scope of a turn: the cancers it names, else the conversation's, else none."""
+    def scope(self, mentions: list[CancerMention], conversation_cancer: str | None = None,
+              refers_back: bool = False) -> Scope:
+        """The scope of a turn: the cancers it names, else the conversation's, else none. With
+        `refers_back` ("is it the same as a sarcoma?"), the conversation's cancer and those it names."""
         names = [m.label for m in mentions] or ([conversation_cancer] if conversation_cancer else [])
+        if refers_back and conversation_cancer and mentions:
+            names = [conversation_cancer] + names
         names = list(dict.fromkeys(names))
         # "is polycythaemia vera a blood cancer?" is about polycythaemia vera, not blood cancers.
         broader = {a for n in names for a in self.vocabulary.ancestors(n)}
@@ -106,7 +110,8 @@ class Coverage:
         if not names:
             return Scope()
         doc_ids = frozenset().union(*(self.documents_for(n) for n in covered)) | self.general if covered else frozenset()
-        broader = tuple(dict.fromkeys(a for n in uncovered for a in self.vocabulary.ancestors(n)[:1] if self.covered(a)))
+        nearest = (next((a for a in self.vocabulary.ancestors(n) if self.covered(a)), None) for n in uncovered)
+        broader = tuple(dict.fromkeys(a for a in nearest if a))
         return Scope(covered, uncovered, doc_ids, broader)
 
 
@@ -125,10 +130,10 @@ def mentions_oncology(text: str) -> bool:
 PASSING_MENTION = 3
 
 
-def unknown_terms(text: str, rewriter: QueryRewriter) -> list[str]:
-    """Key terms the knowledge never uses, or only in passing. A lay word the rewriter translates
-    ("outlook") is known; a word the sources don't use counts as a typo of one they do only if it is
-    no English word itself: "sarcomma", but not "hives"."""
+def unknown_terms(text: str, rewriter: QueryRewriter, passing: bool = True) -> list[str]:
+    """Key terms the knowledge never uses, or (with `passing`) uses only in passing. A lay word the
+    rewriter translates ("outlook") is known; a word the sources don't use counts as a typo of one they
+    do only if it is no English word itself: "sarcomma", but not "hives"."""
     vocabulary = rewriter.vocabulary
     lay = {word for phrase in rewriter.lay_terms for word in phrase.split()}
     unknown = []
@@ -136,7 +141,7 @@ def unknown_terms(text: str, rewriter: QueryRewriter) -> list[str]:
         if term in lay:
             continue
         if term in vocabulary:
-            if vocabulary[term] <= PASSING_MENTION:
+            if passing and vocabulary[term] <= PASSING_MENTION:
                 unknown.append(term)
             continue
         fixed = None if is_english_word(term) else rewriter.correct(term)

@@ -47,7 +47,7 @@ NOT_COVERED = (
     "won't quote a page about a different cancer. I can tell you about rare cancers in general, look for patient "
     "organisations, or look for clinical trials. Your specialist team is the best source of information about {cancer}."
 )
-BROADER_COVERED = "{cancer} is a kind of {broader}, and my sources do have general information about {broader}."
+BROADER_COVERED = "{cancer} is a kind of {broader}, and my sources do have information about {broader}."
 GENERAL_PAGES_ONLY = (
     "My sources have no page about {cancer}, so this is all I can tell you: a general page about rare "
     "cancers mentions it."

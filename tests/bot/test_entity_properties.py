@@ -93,8 +93,8 @@ def check(text: str) -> None:
         key = " ".join(word for word, _ in inside)
         if len({where for _, where in inside}) < len(inside):
             continue  # one character folded to several words ("\u00bc" -> "1 4"): the phrase is some of them
-        if entity.score == 100:  # ... and are that phrase exactly,
-            assert EXTRACTOR.phrases.get(key) == (entity.entity, entity.value), (text, entity, key)
+        if entity.score == 100:  # ... and are that phrase exactly (or its plural, or with a word split in two),
+            assert EXTRACTOR.phrase(key) == (entity.entity, entity.value), (text, entity, key)
         else:  # ... or one of its spellings within the allowed edits
             targets = [k for k, v in EXTRACTOR.phrases.items() if v == (entity.entity, entity.value)]
             assert min(Levenshtein.distance(key, k) for k in targets) <= 2, (text, entity, key)
