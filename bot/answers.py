@@ -75,7 +75,7 @@ def _payload(intent: str, cancer: str | None) -> str:
 
 def not_covered_answer(resources: Resources, scope: Scope) -> Answer:
     """"I don't have information about chordoma": by name, with what does apply, and no citation."""
-    names = " or ".join(scope.uncovered)
+    names = listing(scope.uncovered, "or")
     known = next((n for n in scope.uncovered if resources.vocabulary.get(n)), None)
     text = templates.NOT_COVERED.format(cancer=names)
     buttons = []
@@ -87,6 +87,18 @@ def not_covered_answer(resources: Resources, scope: Scope) -> Answer:
                 button("Find a clinical trial", _payload("find_trial", known)),
                 button("What is a rare cancer?")]
     return Answer([Message(text, buttons=buttons)], 0.0, NOT_COVERED, scope.cancer_type)
+
+
+def listing(names: list[str] | tuple[str, ...], conjunction: str) -> str:
+    """"a", "a and b", "a, b and c"."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
+
+
+def _specific_cancers(resources: Resources, results: list[SearchResult]) -> list[str]:
+    """The cancers whose pages these results come from (none for general pages)."""
+    names = [name for r in results for name in (resources.document(r.doc_id) or {}).get("cancer_types") or []]
+    return list(dict.fromkeys(names))
 
 
 def words_of(text: str) -> list[str]:
@@ -150,7 +162,7 @@ def answer_question(resources: Resources, question: str, conversation_cancer: st
         asked = [t[:5] for t in key_terms(question) if t not in cancer_words]
         quoted = {w[:5] for r in general for w in words_of(r.quote)}
         answered = bool(asked) and sum(t in quoted for t in asked) * 2 > len(asked)
-        names = " or ".join(scope.uncovered)
+        names = listing(scope.uncovered, "or")
         lead = templates.GENERAL_PAGES_ONLY if answered else f"{templates.NOT_COVERED} {templates.GENERAL_PAGES_MENTION}"
         body = _answer_text(resources, general, question)
         return Answer([Message(lead.format(cancer=names)),
@@ -170,9 +182,12 @@ def answer_question(resources: Resources, question: str, conversation_cancer: st
         return Answer([Message(templates.NOT_SURE, citations=closest)], confidence, NOT_SURE, scope.cancer_type)
     body = _answer_text(resources, results, query)
     messages = []
+    about = _specific_cancers(resources, results[:2]) if scope.doc_ids is None else []
+    if about:  # "what are the side effects of chemo?": say whose pages these are
+        messages.append(Message(templates.FROM_PAGES_ABOUT.format(cancers=listing(about, "and"))))
     if scope.uncovered:
-        messages.append(Message(templates.PARTLY_COVERED.format(uncovered=" or ".join(scope.uncovered),
-                                                                covered=" and ".join(scope.cancers))))
+        messages.append(Message(templates.PARTLY_COVERED.format(uncovered=listing(scope.uncovered, "or"),
+                                                                covered=listing(scope.cancers, "and"))))
     if personal:
         messages.append(Message(templates.PERSONAL_TREATMENT))
         messages.append(Message(f"{templates.GENERAL_INFORMATION} {body}", citations=citations))

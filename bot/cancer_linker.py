@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from bot.english import is_english_word
 from bot.entities import EntityExtractor, _tokens
 from index.lexical import STOPWORDS
 from knowledge.cancer_vocabulary import CancerVocabulary
@@ -177,8 +178,10 @@ class CancerLinker:
         return word in self.name_words or word in MODIFIERS or self._unfamiliar(word)
 
     def _unfamiliar(self, word: str) -> bool:
-        """A word the sources never use: likely a medical term ("zebra-cell"), not "doctor" or "Europe"."""
-        return len(word) > 3 and word not in self.extractor.known_words and not word.isdigit()
+        """A word neither the sources nor English use: likely a medical term ("pilomatrix"), not "doctor",
+        "husbands" or "Europe"."""
+        return len(word) > 3 and word not in self.extractor.known_words and not word.isdigit() \
+            and not is_english_word(word)
 
     @staticmethod
     def _negated(text: str, tokens: list[tuple[str, int, int]], mention: CancerMention) -> CancerMention:

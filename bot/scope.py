@@ -26,6 +26,7 @@ ONCOLOGY_WORDS = frozenset({
     "immunotherapy", "relapse", "recurrence", "hospice", "survivorship", "rarecare", "rarecarenet", "esmo", "ecpc",
     "irci", "euracan", "nci", "pdq", "cruk", "reference", "centres", "centers", "network", "registry", "registries",
     "organisation", "organisations", "organization", "organizations", "expertise", "european", "europe",
+    "stage", "stages", "prognosis", "lymph",
 })
 # Words of any question, which say nothing about its subject.
 _QUESTION_WORDS = frozenset({

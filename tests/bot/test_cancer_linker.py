@@ -60,7 +60,7 @@ def test_two_cancers_are_both_found_in_order(loaded):
 @pytest.mark.parametrize("text, phrase", [
     ("what is a pilomatrixoma?", "pilomatrixoma"),
     ("my wife has a granular cell tumour of the breast", "granular cell tumour of the breast"),
-    ("what is zebra cell carcinoma", "zebra cell carcinoma"),
+    ("what is zorblax cell carcinoma", "zorblax cell carcinoma"),
 ])
 def test_unknown_neoplasm_phrases_are_noticed_as_written(loaded, text, phrase):
     mentions = loaded.linker.run(text)
@@ -68,16 +68,18 @@ def test_unknown_neoplasm_phrases_are_noticed_as_written(loaded, text, phrase):
 
 
 def test_a_broad_name_made_specific_by_a_site_is_another_cancer(loaded):
-    mentions = loaded.linker.run("what is a neuroendocrine tumour of the zebra gland?")
+    mentions = loaded.linker.run("what is a neuroendocrine tumour of the zorblax gland?")
     assert [m.name for m in mentions] == [None]
-    assert "zebra" in mentions[0].text
+    assert "zorblax" in mentions[0].text
+    # the narrower cancer the vocabulary knows, when its words say which
+    assert names(loaded, "what is a neuroendocrine tumour of the lung?") == ["lung carcinoid tumor"]
     # a specific cancer in a place is still that cancer
     assert names(loaded, "Ewing sarcoma of the leg") == ["Ewing sarcoma"]
 
 
 @pytest.mark.parametrize("text", [
     "what is glaucoma?", "I had a haematoma after my fall", "how do I look after my stoma", "what is a rare cancer?",
-    "does stress cause hair loss", "my cancer has come back", "stage 4 cancer", "hello",
+    "does stress cause hair loss", "my cancer has come back", "stage 4 cancer", "hello", "my cat has a tumour",
 ])
 def test_words_that_name_no_particular_cancer_link_to_nothing(loaded, text):
     assert loaded.linker.run(text) == []
