@@ -60,7 +60,7 @@ def record(kind: str, text: str, reports_dir: Path | None = None, **extra: Any) 
 
 
 def top_gaps(reports_dir: Path | None = None, limit: int = 20) -> list[tuple[str, str, int]]:
-    """(kind, normalised text, count), most frequent first."""
+    """(kind, normalised text, count), most frequent first; for not_covered, the cancer asked about."""
     path = _path(reports_dir)
     counts: Counter[tuple[str, str]] = Counter()
     if path.is_file():
@@ -69,6 +69,8 @@ def top_gaps(reports_dir: Path | None = None, limit: int = 20) -> list[tuple[str
                 event = json.loads(line)
             except ValueError:
                 continue
-            text = re.sub(r"\s+", " ", re.sub(r"[^\w\s\[\]]", "", str(event.get("text", "")).lower())).strip()
+            # cancers the sources don't cover are counted by cancer, whatever the question's words
+            written = event.get("cancer_type") if event.get("kind") == "not_covered" else None
+            text = re.sub(r"\s+", " ", re.sub(r"[^\w\s\[\]]", "", str(written or event.get("text", "")).lower())).strip()
             counts[(str(event.get("kind")), text)] += 1
     return [(kind, text, count) for (kind, text), count in counts.most_common(limit)]

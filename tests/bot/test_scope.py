@@ -152,8 +152,10 @@ def test_greetings_have_no_answer_status(engine):
 
 def test_uncovered_cancers_are_logged_as_content_gaps(engine, tmp_path):
     ask(engine, "what is chordoma?")
+    ask(engine, "how is it treated?")
+    ask(engine, "my dad has a chordomma at the base of his skull")
     gaps = report.top_gaps()
-    assert ("not_covered", "what is chordoma", 1) in gaps
+    assert ("not_covered", "chordoma", 3) in gaps
 
 
 def test_a_general_page_that_names_an_uncovered_cancer_is_quoted_as_such(loaded, engine):
