@@ -30,6 +30,14 @@ def _searcher() -> Any:
         raise SystemExit(EXIT_FAILED) from exc
 
 
+def _refused(errors: list, where: str) -> int:
+    """Prints each problem (file:line: ... Fix: ...) and that nothing changed."""
+    for error in errors:
+        print(str(error), file=sys.stderr)
+    print(f"{len(errors)} problem(s) {where}; nothing was indexed and the current index is unchanged.", file=sys.stderr)
+    return EXIT_FAILED
+
+
 def command_build(args: argparse.Namespace) -> int:
     from index.build import BuildLocked, IndexBuilder, InvalidDocuments
     from index.chunker import Chunker
@@ -40,11 +48,7 @@ def command_build(args: argparse.Namespace) -> int:
     try:
         vocabulary = load_vocabulary(settings.get("cancer_vocabulary"))
     except VocabularyError as exc:
-        for error in exc.errors:
-            print(str(error), file=sys.stderr)
-        print(f"{len(exc.errors)} problem(s) in the cancer vocabulary; nothing was indexed and the current index is unchanged.",
-              file=sys.stderr)
-        return EXIT_FAILED
+        return _refused(exc.errors, "in the cancer vocabulary")
     print(f"Indexing {knowledge_dir} into {index_dir}", file=sys.stderr)
     builder = IndexBuilder(
         knowledge_dir, index_dir, Embedder.from_settings(),
@@ -55,11 +59,7 @@ def command_build(args: argparse.Namespace) -> int:
     try:
         summary = builder.run(force=args.force)
     except InvalidDocuments as exc:
-        for error in exc.errors:
-            print(str(error), file=sys.stderr)
-        print(f"{len(exc.errors)} problem(s) found; nothing was indexed and the current index is unchanged.",
-              file=sys.stderr)
-        return EXIT_FAILED
+        return _refused(exc.errors, "found")
     except BuildLocked as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED

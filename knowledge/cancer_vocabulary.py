@@ -214,7 +214,7 @@ def _check_relations(types: list[CancerType], where: str, errors: list[Validatio
     for cancer in types:
         for phrase in set(phrase_key(p) for p in cancer.phrases + cancer.abbreviations):
             other = owner.setdefault(phrase, cancer)
-            if other is not cancer and other.name != cancer.name:
+            if other is not cancer and phrase_key(other.name) != phrase_key(cancer.name):  # else: a duplicate name
                 errors.append(ValidationError(where, cancer.line, f"'{phrase}' names both '{other.name}' (line {other.line}) "
                                               f"and '{cancer.name}'", "keep the phrase under one entry only"))
     for cancer in types:

@@ -43,6 +43,19 @@ def test_build_again_publishes_nothing(built, tmp_path):
     assert result.stdout.splitlines()[-1] == "Index already up to date; nothing published."
 
 
+def test_build_with_a_broken_cancer_vocabulary_names_the_line_and_changes_nothing(built, tmp_path):
+    vocabulary = tmp_path / "cancers.yml"
+    vocabulary.write_text("- name: alpha cancer\n  family: digestive\n- name: Alpha Cancer\n  family: moon\n",
+                          encoding="utf-8")
+    index_dir = tmp_path / "index"
+    result = run_cli(["build"], built["knowledge"], index_dir, RCA_CANCER_VOCABULARY=str(vocabulary))
+    assert result.returncode == 1
+    assert f"{vocabulary}:3: 'Alpha Cancer' has family 'moon', which is not a known family. Fix: " in result.stderr
+    assert f"{vocabulary}:3: duplicate name 'Alpha Cancer' (also line 1). Fix: " in result.stderr
+    assert "2 problem(s) in the cancer vocabulary; nothing was indexed" in result.stderr
+    assert not index_dir.exists()
+
+
 @pytest.mark.slow
 def test_build_with_an_invalid_document_prints_file_line_errors_and_exits_1(built, tmp_path):
     knowledge = shutil.copytree(built["knowledge"], tmp_path / "knowledge")
