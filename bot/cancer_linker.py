@@ -33,7 +33,11 @@ MODIFIERS = frozenset({"rare", "malignant", "metastatic", "advanced", "recurrent
                        "invasive", "localized", "localised", "inoperable", "terminal", "new", "type", "kind", "form",
                        "cancerous", "malignant", "benign", "spread", "spreading", "large", "small", "big", "growing",
                        "slow", "fast", "untreated", "treated", "diagnosed", "possible", "suspected", "1", "2", "3", "4",
-                       "i", "ii", "iii", "iv", "one", "two", "three", "four", "s", "end"})
+                       "i", "ii", "iii", "iv", "one", "two", "three", "four", "s", "end",
+                       # who has it: where childhood and adult forms differ, the vocabulary names both
+                       # ("childhood soft tissue sarcoma"), and the longer name is found first
+                       "childhood", "pediatric", "paediatric", "adult", "adults", "child", "children",
+                       "teenage", "teenager", "adolescent", "young", "elderly", "infant", "infants"})
 # Words that end a phrase going backwards: people, verbs and question words are not part of a name.
 _STOP_EXTENT = frozenset({"mum", "mom", "mother", "dad", "father", "son", "daughter", "husband", "wife", "partner",
                           "brother", "sister", "child", "baby", "friend", "aunt", "uncle", "grandma", "grandad",

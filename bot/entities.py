@@ -170,27 +170,33 @@ class EntityExtractor:
         # Replaced by a per-instance LRU cache in __init__: one turn asks about the same text several
         # times (routing, delexicalising for intents, the actions' slot checks).
         tokens = _tokens(text)
-        taken = [False] * len(tokens)
-        found: list[Entity] = []
-        for size in range(min(self._longest, len(tokens)), 0, -1):
-            for i in range(len(tokens) - size + 1):
-                if any(taken[i:i + size]):
-                    continue
-                phrase = " ".join(t for t, _, _ in tokens[i:i + size])
-                hit = self.phrase(phrase)
-                score = 100.0
-                if hit is None and self._may_be_misspelt(phrase):
-                    match = self._closest(phrase, size)
-                    if match:
-                        hit, score = self.phrases[match[0]], 100.0 * (1 - match[1] / max(len(phrase), 1))
-                if hit is None:
-                    continue
-                start, end = tokens[i][1], tokens[i + size - 1][2]
-                if phrase in self.capitals_only and not _in_capitals(text[start:end]):
-                    continue
-                found.append(Entity(hit[0], hit[1], text[start:end], start, end, score))
-                taken[i:i + size] = [True] * size
-        return tuple(sorted(found, key=lambda e: e.start))
+        owner: list[Entity | None] = [None] * len(tokens)  # the entity each token belongs to
+        # Every exact name first, longest first; then typos among the rest. A misspelt longer name may
+        # take in whole exact ones ("uterin sarcoma" holds "sarcoma"), never part of one.
+        for fuzzy in (False, True):
+            for size in range(min(self._longest, len(tokens)), 0, -1):
+                for i in range(len(tokens) - size + 1):
+                    inside = owner[i:i + size]
+                    if (not fuzzy and any(inside)) or all(inside):
+                        continue
+                    if fuzzy and any(e is not None and (e.start < tokens[i][1] or e.end > tokens[i + size - 1][2])
+                                     for e in inside):
+                        continue
+                    phrase = " ".join(t for t, _, _ in tokens[i:i + size])
+                    hit, score = (None, 100.0) if fuzzy else (self.phrase(phrase), 100.0)
+                    new_words = " ".join(t for (t, _, _), e in zip(tokens[i:i + size], inside) if e is None)
+                    if fuzzy and self._may_be_misspelt(new_words) and self._may_be_misspelt(phrase):
+                        match = self._closest(phrase, size)
+                        if match:
+                            hit, score = self.phrases[match[0]], 100.0 * (1 - match[1] / max(len(phrase), 1))
+                    if hit is None or any(e is not None and e.value == hit[1] for e in inside):
+                        continue
+                    start, end = tokens[i][1], tokens[i + size - 1][2]
+                    if phrase in self.capitals_only and not _in_capitals(text[start:end]):
+                        continue
+                    owner[i:i + size] = [Entity(hit[0], hit[1], text[start:end], start, end, score)] * size
+        found = {id(e): e for e in owner if e is not None}
+        return tuple(sorted(found.values(), key=lambda e: e.start))
 
     def phrase(self, phrase: str) -> tuple[str, str] | None:
         """A known phrase as written, with plurals made singular ("soft tissues"), or with a word split
