@@ -125,7 +125,7 @@ class CancerLinker:
                 if not extra or not broad:
                     continue
                 mentions = [m for m in mentions if m not in inside]
-                narrower = self._narrower(broad[0].name or "", extra)
+                narrower = self._narrower(broad[0], extra)
                 if narrower:
                     mentions.append(CancerMention(narrower, text[start:end], start, end))
                     continue
@@ -162,18 +162,18 @@ class CancerLinker:
                 spans.append((tokens[first][1], tokens[last][2]))
         return spans
 
-    def _narrower(self, broad: str, words: list[str]) -> str | None:
-        """The narrower cancer of `broad` with a name that holds all these words and the fewest others
-        ("lung carcinoid" for "neuroendocrine tumour of the lung"), if one is closest."""
-        found: list[tuple[int, str]] = []
-        for name in self.vocabulary.descendants(broad):
+    def _narrower(self, broad: CancerMention, words: list[str]) -> str | None:
+        """The narrower cancer of a broad one that one of whose names says just these words and the broad
+        name's ("lung neuroendocrine tumor" for "neuroendocrine tumour of the lung"), if exactly one does;
+        not "spindle cell rhabdomyosarcoma" for "spindle cell sarcoma"."""
+        said = set(words) | set(_tokens_of(broad.text)) | set(_tokens_of(broad.name or ""))
+        found = []
+        for name in self.vocabulary.descendants(broad.name or ""):
             cancer = self.vocabulary.get(name)
-            others = [len([w for w in set(_tokens_of(p)) - set(words) if _specific(w)]) for p in cancer.phrases
-                      if set(words) <= set(_tokens_of(p))] if cancer else []
-            if others:
-                found.append((min(others), name))
-        found.sort()
-        return found[0][1] if found and (len(found) == 1 or found[0][0] < found[1][0]) else None
+            if cancer and any(set(words) <= set(_tokens_of(p)) and not [w for w in set(_tokens_of(p)) - said
+                                                                        if _specific(w)] for p in cancer.phrases):
+                found.append(name)
+        return found[0] if len(found) == 1 else None
 
     def _qualifies(self, word: str) -> bool:
         """May this word, before a head, be part of a cancer's name?"""
