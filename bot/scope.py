@@ -15,7 +15,7 @@ from bot.cancer_linker import FUNCTION_WORDS, CancerMention
 from bot.english import is_english_word
 from index.lexical import fold, words
 from index.query import QueryRewriter
-from knowledge.cancer_vocabulary import CancerVocabulary
+from knowledge.cancer_vocabulary import FAMILIES, CancerVocabulary
 
 # Words that tie a message to cancer care even when it names no cancer.
 ONCOLOGY_WORDS = frozenset({
@@ -94,6 +94,23 @@ class Coverage:
 
     def covered_cancers(self) -> list[str]:
         return sorted(self.by_cancer, key=str.lower)
+
+    def catalogue(self) -> dict[str, Any]:
+        """The cancers the documents are about, by family, each with its documents, and the general
+        pages: what `/api/cancers` and the `/cancers` page show."""
+        def listed(doc_ids: Any) -> list[dict[str, str]]:
+            return [{"doc_id": d, "title": self.documents[d].get("title", ""),
+                     "publisher": self.documents[d].get("publisher", "")}
+                    for d in sorted(doc_ids, key=lambda d: self.documents[d].get("title", "").lower())]
+
+        families: dict[str, list[dict[str, Any]]] = {}
+        for name in self.covered_cancers():
+            entry = self.vocabulary.get(name)
+            families.setdefault(entry.family if entry else "other", []).append(
+                {"name": name, "documents": listed(self.by_cancer[name])})
+        order = {family: i for i, family in enumerate(FAMILIES)}
+        return {"families": [{"family": f, "cancers": families[f]} for f in sorted(families, key=order.get)],
+                "general": listed(self.general)}
 
     def scope(self, mentions: list[CancerMention], conversation_cancer: str | None = None,
               refers_back: bool = False) -> Scope:

@@ -9,6 +9,10 @@ CAPABILITIES = (
     "Cancer Institute, and show you each source. I can also look for clinical trials and patient "
     "organisations. I can't diagnose, and I can't advise on your own treatment: your care team can."
 )
+COVERED_CANCERS = (
+    "My sources have information about these cancers: {cancers}. I recognise many more, and I'll tell you "
+    "plainly when my sources don't cover one."
+)
 HANDOFF = (
     "I can't put you through to a person from here. Please contact your specialist nurse or your care "
     "team directly, using the phone number in your appointment letter or from your hospital. If you feel "

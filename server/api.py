@@ -115,6 +115,12 @@ def document(doc_id: str):  # type: ignore[no-untyped-def]
     return jsonify(body)
 
 
+@api.get("/api/cancers")
+def cancers():  # type: ignore[no-untyped-def]
+    """The cancers the sources cover, by family, with their documents; and the general pages."""
+    return jsonify(current_app.extensions["rca"].resources.coverage.catalogue())
+
+
 @api.post("/api/feedback")
 def feedback():  # type: ignore[no-untyped-def]
     data = _body()

@@ -1,4 +1,5 @@
-"""HTML pages: a document with a cited passage highlighted, and a printable conversation transcript.
+"""HTML pages: a document with a cited passage highlighted, the cancers the sources cover, and a
+printable conversation transcript.
 
 Pages use no inline script or style (the Content-Security-Policy forbids them); text is escaped by
 Jinja's autoescaping and never inserted as markup. The highlighted passage is `<mark id="passage">`,
@@ -40,6 +41,15 @@ def document(doc_id: str):  # type: ignore[no-untyped-def]
     parts = (text[:start], text[start:end], text[end:]) if start is not None else (text, "", "")
     response = current_app.make_response(render_template("document.html", document=found, doc_id=doc_id,
                                                          before=parts[0], passage=parts[1], after=parts[2]))
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
+
+
+@pages.get("/cancers")
+def cancers():  # type: ignore[no-untyped-def]
+    """The cancers the sources cover, by family, each linking to its documents."""
+    catalogue = current_app.extensions["rca"].resources.coverage.catalogue()
+    response = current_app.make_response(render_template("cancers.html", catalogue=catalogue))
     response.headers["Content-Security-Policy"] = PAGE_POLICY
     return response
 

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import report, resources, templates
 from bot.actions.answer import ActionAnswerQuestion
 from bot.actions.common import send, slot, text_of
-from bot.answers import about_a_cancer
+from bot.answers import about_a_cancer, listing
 from bot.messages import Message, button
 
 SUGGESTIONS = [button("Ask a question about a rare cancer", "What is a rare cancer?"),
@@ -47,6 +47,14 @@ class ActionThanks(_Template, Action):
 
 class ActionBotCapabilities(_Template, Action):
     action_name, intent, text, buttons = "action_bot_capabilities", "bot_capabilities", templates.CAPABILITIES, SUGGESTIONS
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        """What it can do, and which cancers its sources cover ("which cancers do you cover?")."""
+        covered = listing([c["name"] for f in resources.get().coverage.catalogue()["families"] for c in f["cancers"]],
+                          "and")
+        send(dispatcher, [Message(self.text), Message(templates.COVERED_CANCERS.format(cancers=covered),
+                                                      buttons=list(self.buttons))], self.intent)
+        return []
 
 
 class ActionHumanHandoff(_Template, Action):

@@ -293,6 +293,9 @@ def test_documents_and_pages_match(client):
         check_error(client.get(f"/documents/nci-irci?{query}"), "/documents/{doc_id}", "get", 400, code)
     check_error(client.get("/documents/nope"), "/documents/{doc_id}", "get", 404, "document_not_found")
     check(client.get("/reference?q=thymoma"), "/reference")
+    catalogue = check(client.get("/api/cancers"), "/api/cancers")
+    assert catalogue["families"] and catalogue["general"]
+    check(client.get("/cancers"), "/cancers")
     check(client.get("/static/pages.css"), "/static/{filename}")
     check_error(client.get("/static/nope.css"), "/static/{filename}", "get", 404, "not_found")
 

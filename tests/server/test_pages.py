@@ -65,3 +65,27 @@ def test_export_is_a_printable_transcript_with_citations(client):
 
 def test_stylesheet_is_served(client):
     assert client.get("/static/pages.css").status_code == 200
+
+
+def test_the_cancers_page_lists_the_covered_cancers_by_family_with_their_documents(client, loaded):
+    catalogue = client.get("/api/cancers").get_json()
+    families = [group["family"] for group in catalogue["families"]]
+    assert families[0] == "sarcoma" and len(families) == len(set(families))
+    names = {c["name"]: c for group in catalogue["families"] for c in group["cancers"]}
+    assert names["thymoma"]["documents"] == [{"doc_id": "nci-thymoma-and-thymic-carcinoma",
+                                             "title": "Thymoma and Thymic Carcinoma",
+                                             "publisher": "National Cancer Institute (cancer.gov)"}]
+    assert "chordoma" not in names  # recognised, not covered
+    assert {d["doc_id"] for d in catalogue["general"]} >= {"nci-irci", "cruk-research-into-rare-cancers"}
+    page = client.get("/cancers")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "'unsafe-inline'" not in page.headers["Content-Security-Policy"]
+    assert '<a href="/documents/nci-thymoma-and-thymic-carcinoma">Thymoma and Thymic Carcinoma</a>' in body
+    assert "<h2>Sarcoma</h2>" in body
+
+
+def test_which_cancers_do_you_cover_lists_them_in_the_chat(client):
+    reply = client.post("/api/chat", json={"session_id": "cover", "message": "which cancers do you cover?"}).get_json()
+    assert reply["intent"] == "bot_capabilities"
+    listed = reply["messages"][-1]["text"]
+    assert "thymoma" in listed and "Kaposi sarcoma" in listed and "chordoma" not in listed
