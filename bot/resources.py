@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from bot.cancer_linker import CancerLinker
+from bot.english import is_english_word
 from bot.entities import EntityExtractor
 from bot.intents import IntentClassifier
 from bot.nlu_data import NluData, load_nlu
@@ -62,6 +63,7 @@ class Resources:
         entities = EntityExtractor(nlu, known_words=set(searcher.snapshot.lexical.vocabulary), cancers=vocabulary)
         intents = IntentClassifier(nlu, searcher.embedder, threshold=settings.get("intent_threshold", overrides),
                                    cache_dir=settings.get("cache_dir", overrides), delexicalize=entities.delexicalize)
+        is_english_word("warm")  # load the English word list now (0.4 s), not on someone's first message
         return cls(searcher, nlu, entities, intents, vocabulary, settings.get("answer_threshold", overrides),
                    settings.get("domain_threshold", overrides))
 
