@@ -91,7 +91,7 @@ def main() -> None:
                 for item in (items[:args.limit] if args.limit else items)]
     by_kind = {k: [o for o in outcomes if o.kind == k] for k in sets}
     domain = settings.get("domain_threshold")
-    print(f"questions: " + ", ".join(f"{k} {len(v)}" for k, v in by_kind.items()))
+    print("questions: " + ", ".join(f"{k} {len(v)}" for k, v in by_kind.items()))
     print(f"gated before any threshold: uncovered {sum(o.gated for o in by_kind['uncovered'])}, "
           f"offtopic {sum(o.gated for o in by_kind['offtopic'])}, answerable {sum(o.gated for o in by_kind['answerable'])}")
     print(f"\nanswer threshold (domain threshold {domain} for questions naming no cancer); the last two "
