@@ -121,6 +121,24 @@ def _general_pages_on(resources: Resources, question: str, scope: Scope) -> list
     return naming if naming and naming[0].confidence >= resources.answer_threshold else []
 
 
+def _general_pages_answer(resources: Resources, question: str, scope: Scope) -> Answer | None:
+    """For a cancer the sources don't cover: what a general page says of it, if one names it. That
+    answers a question about something else the page says ("which rare brain cancers are in the
+    genomics project?"), not "what is a brain tumour?", which stays not covered."""
+    general = _general_pages_on(resources, question, scope)
+    if not general:
+        return None
+    cancer_words = {w for cancer in scope.uncovered for form in _names_of(resources, cancer) for w in form.split()}
+    asked = [t[:5] for t in key_terms(question) if t not in cancer_words]
+    quoted = {w[:5] for r in general for w in words_of(r.quote)}
+    answered = bool(asked) and sum(t in quoted for t in asked) * 2 > len(asked)
+    lead = templates.GENERAL_PAGES_ONLY if answered else f"{templates.NOT_COVERED} {templates.GENERAL_PAGES_MENTION}"
+    body = _answer_text(resources, general, question)
+    return Answer([Message(lead.format(cancer=listing(scope.uncovered, "or"))),
+                   Message(body, citations=[citation_from_result(r) for r in general])],
+                  general[0].confidence, ANSWERED if answered else NOT_COVERED, scope.cancer_type)
+
+
 def about_a_cancer(resources: Resources, text: str, conversation_cancer: str | None) -> bool:
     """Is this message about a cancer, whatever an intent classifier thought: it names one (known or
     not), or the conversation is about one and the message uses no word the sources don't?"""
@@ -153,21 +171,7 @@ def answer_question(resources: Resources, question: str, conversation_cancer: st
         conversation_cancer = resources.entities.exact("cancer_type", conversation_cancer) or conversation_cancer
     scope = scope or resources.coverage.scope(mentions, conversation_cancer, refers_back=bool(_FOLLOW_UP.search(question)))
     if scope.not_covered:
-        general = _general_pages_on(resources, question, scope)
-        if not general:
-            return not_covered_answer(resources, scope)
-        # A general page that names the cancer answers a question about something else it says
-        # ("which rare brain cancers are in the genomics project?"), not "what is a brain tumour?".
-        cancer_words = {w for cancer in scope.uncovered for form in _names_of(resources, cancer) for w in form.split()}
-        asked = [t[:5] for t in key_terms(question) if t not in cancer_words]
-        quoted = {w[:5] for r in general for w in words_of(r.quote)}
-        answered = bool(asked) and sum(t in quoted for t in asked) * 2 > len(asked)
-        names = listing(scope.uncovered, "or")
-        lead = templates.GENERAL_PAGES_ONLY if answered else f"{templates.NOT_COVERED} {templates.GENERAL_PAGES_MENTION}"
-        body = _answer_text(resources, general, question)
-        return Answer([Message(lead.format(cancer=names)),
-                       Message(body, citations=[citation_from_result(r) for r in general])],
-                      general[0].confidence, ANSWERED if answered else NOT_COVERED, scope.cancer_type)
+        return _general_pages_answer(resources, question, scope) or not_covered_answer(resources, scope)
     about = scope.cancers[0] if scope.cancers else None
     query = contextual_query(question, about, mentions_cancer=bool(mentions))
     results = resources.searcher.search(query, k=MAX_CITATIONS, doc_ids=scope.doc_ids)
@@ -182,9 +186,9 @@ def answer_question(resources: Resources, question: str, conversation_cancer: st
         return Answer([Message(templates.NOT_SURE, citations=closest)], confidence, NOT_SURE, scope.cancer_type)
     body = _answer_text(resources, results, query)
     messages = []
-    about = _specific_cancers(resources, results[:2]) if scope.doc_ids is None else []
-    if about:  # "what are the side effects of chemo?": say whose pages these are
-        messages.append(Message(templates.FROM_PAGES_ABOUT.format(cancers=listing(about, "and"))))
+    pages_about = _specific_cancers(resources, results[:2]) if scope.doc_ids is None else []
+    if pages_about:  # "what are the side effects of chemo?": say whose pages these are
+        messages.append(Message(templates.FROM_PAGES_ABOUT.format(cancers=listing(pages_about, "and"))))
     if scope.uncovered:
         messages.append(Message(templates.PARTLY_COVERED.format(uncovered=listing(scope.uncovered, "or"),
                                                                 covered=listing(scope.cancers, "and"))))

@@ -88,7 +88,9 @@ class Engine:
                 and len(text.split()) <= ELLIPTICAL_WORDS and intent not in ("emergency", "human_handoff", "goodbye"):
             return previous, confidence  # "any in the UK?" after a trial search: the same search there
         about_cancer = names_cancer or about_a_cancer(self.resources, text, slots.get("cancer_type"))
-        if intent in INTENT_ACTIONS and not (intent == "out_of_scope" and about_cancer):
+        # "who is at risk for penile cancer?" is a question, even if it reads like "which cancers do you cover?"
+        if intent in INTENT_ACTIONS and not ((intent == "out_of_scope" and about_cancer)
+                                             or (intent == "bot_capabilities" and names_cancer)):
             return intent, confidence
         if about_cancer:  # a cancer, known or not, or the one discussed: answered or honestly declined
             return "ask_question", confidence

@@ -49,7 +49,10 @@ class ActionBotCapabilities(_Template, Action):
     action_name, intent, text, buttons = "action_bot_capabilities", "bot_capabilities", templates.CAPABILITIES, SUGGESTIONS
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        """What it can do, and which cancers its sources cover ("which cancers do you cover?")."""
+        """What it can do, and which cancers its sources cover ("which cancers do you cover?"). A message
+        naming a cancer ("do you cover thymoma?") is answered about that cancer instead."""
+        if resources.get().linker.run(text_of(tracker)):
+            return ActionAnswerQuestion().run(dispatcher, tracker, domain)
         covered = listing([c["name"] for f in resources.get().coverage.catalogue()["families"] for c in f["cancers"]],
                           "and")
         send(dispatcher, [Message(self.text), Message(templates.COVERED_CANCERS.format(cancers=covered),

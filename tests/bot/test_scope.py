@@ -186,3 +186,27 @@ def test_a_country_alone_continues_the_search_in_hand(engine):
     ask(engine, "can you help me find a trial?", "trials")
     ask(engine, "adenoid cystic carcinoma", "trials")
     assert ask(engine, "is there one in the Netherlands?", "trials")["intent"] == "find_trial"
+
+
+def test_a_question_naming_a_cancer_is_never_a_capabilities_question(engine):
+    assert ask(engine, "Who is at risk for Penile Cancer?")["intent"] == "ask_question"
+    assert ask(engine, "do you cover chordoma?", "c")["answer_status"] == "not_covered"
+    ask(engine, "what is thymoma?", "t")
+    assert ask(engine, "what can you do?", "t")["intent"] == "bot_capabilities"
+
+
+def test_the_gate_loses_no_nih_answer(engine):
+    """tests/data/medquad.jsonl (226 NIH questions on covered cancers): each is taken as a question (or a
+    trial search, for "what research is being done"), and at least 95% cite a passage of the reference
+    answer, as before the gate."""
+    items = load("medquad.jsonl")
+    hits, wrong_intent = 0, []
+    for item in items:
+        reply = ask(engine, item["q"], item["id"])
+        if reply["intent"] not in ("ask_question", "find_trial"):
+            wrong_intent.append((item["q"], reply["intent"]))
+        gold = alnum(item["gold"])
+        quotes = [alnum(c["quote"]) for m in reply["messages"] for c in m["citations"]][:3]
+        hits += any(q and q[:150] in gold for q in quotes)
+    assert wrong_intent == []
+    assert hits >= 0.95 * len(items), hits
