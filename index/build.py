@@ -19,7 +19,7 @@ from tqdm import tqdm
 from index.chunker import Chunker, Passage
 from knowledge.cancer_vocabulary import CancerVocabulary
 from index.dense import DenseIndex
-from index.documents import Document, ValidationError, load_documents
+from knowledge.document_format import Document, ValidationError, load_documents
 from index.embedder import Embedder
 from index.lexical import LexicalIndex, Tokenizer
 from index.sections import SectionIndex

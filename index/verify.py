@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from index.documents import load_documents
+from knowledge.document_format import load_documents
 from index.store import IndexError_, load_current
 
 

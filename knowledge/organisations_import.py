@@ -32,6 +32,7 @@ from knowledge.writing import slugify, write_atomically, yaml_scalar
 from knowledge.organisations import (DEFAULT_ORGANISATIONS_DIR, ID_PATTERN, country_problem, kind_problem,
                                      load_organisations, website_problem)
 from knowledge.records import read_record_file, record_files
+from knowledge.document_format import parse_document
 from knowledge.validation import ValidationError
 
 # header name (lower case, spaces collapsed) -> field
@@ -421,8 +422,6 @@ def _check_arguments(csv_path: Path, out: Path | None, documents_out: Path, publ
 
 def _self_check(text: str, document_path: Path, records: list[dict]) -> list[str]:
     """The document must be valid for the index, and every record must load and cite its own line."""
-    from index.documents import parse_document  # the index's own rules for documents
-
     document, problems = parse_document(document_path, text.encode("utf-8"), _display(document_path))
     if document is None:
         return [str(p) for p in problems]

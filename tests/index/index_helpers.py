@@ -19,7 +19,7 @@ if str(REPO_ROOT) not in sys.path:  # also works without pytest.ini's `pythonpat
 
 from index.build import IndexBuilder  # noqa: E402
 from index.chunker import Chunker  # noqa: E402
-from index.documents import Document  # noqa: E402
+from knowledge.document_format import Document  # noqa: E402
 
 DEFAULT_FRONT = {
     "publisher": "Test Publisher",

@@ -11,7 +11,7 @@ import pytest
 
 from index.build import BuildLocked, IndexBuilder, InvalidDocuments, build_lock
 from index.chunker import Chunker
-from index.documents import load_documents
+from knowledge.document_format import load_documents
 from index.store import BUILDS, CURRENT, current_build, load_current
 from index.verify import verify
 from index_helpers import (REPO_ROOT, SpyEmbedder, cli_env, copy_index, kill, make_builder, tree_state, wait_for,

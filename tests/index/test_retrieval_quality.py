@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from index import settings
-from index.documents import load_documents
+from knowledge.document_format import load_documents
 from index.evaluate import DEFAULT_SETS, evaluate
 from index.search import Searcher
 from index.store import load_current

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from index.documents import load_documents
+from knowledge.document_format import load_documents
 from knowledge.cancer_vocabulary import (FAMILIES, VOCABULARY_FILE, VocabularyError, load_vocabulary, parse_vocabulary,
                                          phrase_key)
 

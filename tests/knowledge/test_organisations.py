@@ -15,7 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # also works when run as plain `pytest`
     sys.path.insert(0, str(REPO_ROOT))
 
-from index.documents import load_documents  # noqa: E402
+from knowledge.document_format import load_documents  # noqa: E402
 from knowledge import organisations as orgs  # noqa: E402
 from knowledge.organisations import KINDS, Organisation, load_organisations  # noqa: E402
 

@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # also works when run as plain `pytest`
     sys.path.insert(0, str(REPO_ROOT))
 
-from index.documents import load_documents, parse_document  # noqa: E402
+from knowledge.document_format import load_documents, parse_document  # noqa: E402
 from knowledge.__main__ import main  # noqa: E402
 from knowledge.organisations import load_organisations  # noqa: E402
 from knowledge.organisations_import import import_organisations  # noqa: E402

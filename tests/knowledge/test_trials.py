@@ -10,7 +10,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # also works when run as plain `pytest`
     sys.path.insert(0, str(REPO_ROOT))
 
-from index.documents import load_documents  # noqa: E402
+from knowledge.document_format import load_documents  # noqa: E402
 from knowledge.trials import STATUSES, Trial, load_trials  # noqa: E402
 
 DOCUMENTS = REPO_ROOT / "knowledge" / "documents"

@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # also works when run as plain `pytest`
     sys.path.insert(0, str(REPO_ROOT))
 
-from index.documents import load_documents, parse_document  # noqa: E402
+from knowledge.document_format import load_documents, parse_document  # noqa: E402
 from knowledge import writing  # noqa: E402
 from knowledge import trials_import as ti  # noqa: E402
 from knowledge.cancer_vocabulary import load_vocabulary, parse_vocabulary  # noqa: E402

@@ -1,11 +1,11 @@
-"""index.documents: every validation error names the file, the line, the problem and the fix."""
+"""knowledge.document_format: every validation error names the file, the line, the problem and the fix."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from index.documents import load_documents, parse_document
+from knowledge.document_format import load_documents, parse_document
 
 GOOD_FRONT = """---
 id: rare-doc
