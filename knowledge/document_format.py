@@ -17,9 +17,17 @@ import yaml
 from knowledge.validation import ID_PATTERN, ValidationError
 
 REQUIRED_FIELDS = ("id", "title", "publisher", "language", "licence")
-OPTIONAL_FIELDS = ("url", "last_reviewed", "retrieved", "attribution", "source", "cancer_types")
+OPTIONAL_FIELDS = ("url", "last_reviewed", "last_updated", "retrieved", "date_note", "attribution", "source",
+                   "cancer_types")
 ALLOWED_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
-DATE_FIELDS = ("last_reviewed", "retrieved")
+# What each date says, never one for another:
+# - last_reviewed: the date the publisher states it reviewed the text;
+# - last_updated: the date the record was last updated at its registry (a trial record): no review;
+# - retrieved: the date this copy was fetched from the publisher.
+DATE_FIELDS = ("last_reviewed", "last_updated", "retrieved")
+# date_note: a sentence or two shown with the source when no date says how current the text is.
+CURRENCY_FIELDS = DATE_FIELDS + ("date_note",)
+DATE_NOTE_MAX_CHARS = 300
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
 FENCE = "---"
 
@@ -46,7 +54,9 @@ class Document:
     path: str = ""
     url: str = ""
     last_reviewed: str = ""
+    last_updated: str = ""
     retrieved: str = ""
+    date_note: str = ""
     attribution: str = ""
     source: str = ""
     cancer_types: list[str] = field(default_factory=list)  # names in knowledge/cancers.yml; [] for a general page
@@ -61,6 +71,12 @@ class Document:
         for internal in ("text", "extra", "body_line", "id_line", "cancer_types_line"):
             data.pop(internal)
         return data
+
+
+def currency(metadata: dict[str, Any]) -> dict[str, str]:
+    """What is known of how current a document is, each date named for what it is ("" when unknown):
+    {last_reviewed, last_updated, retrieved, date_note}. Served with every document, citation and result."""
+    return {key: str(metadata.get(key) or "") for key in CURRENCY_FIELDS}
 
 
 class DocumentSet:
@@ -119,7 +135,8 @@ def parse_document(path: Path, raw: bytes, display_path: str | None = None) -> t
     lines = decoded.split("\n")
     if not lines or lines[0].strip() != FENCE:
         return fail(1, "missing front matter: the file must start with a '---' line",
-                    "add a front matter block (id, title, publisher, language, licence, last_reviewed or retrieved) between '---' lines")
+                    "add a front matter block (id, title, publisher, language, licence, and last_reviewed, retrieved "
+                    "or date_note) between '---' lines")
     try:
         closing = next(i for i in range(1, len(lines)) if lines[i].strip() == FENCE)
     except StopIteration:
@@ -158,9 +175,18 @@ def parse_document(path: Path, raw: bytes, display_path: str | None = None) -> t
                                               "write it as YYYY-MM-DD, e.g. 2024-05-31"))
             else:
                 dates[key] = text
-    if not any(key in front for key in DATE_FIELDS):
-        errors.append(ValidationError(where, 1, "missing date: neither 'last_reviewed' nor 'retrieved' is given",
-                                      "add 'last_reviewed: YYYY-MM-DD' (date the publisher states) or 'retrieved: YYYY-MM-DD'"))
+    note = front.get("date_note")
+    if isinstance(note, str) and len(" ".join(note.split())) > DATE_NOTE_MAX_CHARS:
+        errors.append(ValidationError(where, _key_line(front_lines, "date_note"),
+                                      f"field 'date_note' is longer than {DATE_NOTE_MAX_CHARS} characters",
+                                      "keep it to a sentence or two saying how current the text is"))
+    if not any(key in front for key in DATE_FIELDS) and not str(front.get("date_note") or "").strip():
+        errors.append(ValidationError(
+            where, 1, "missing date: none of 'last_reviewed', 'last_updated', 'retrieved' or 'date_note' is given",
+            "add 'last_reviewed: YYYY-MM-DD' (the date the publisher states it reviewed the text), "
+            "'retrieved: YYYY-MM-DD' (the date this copy was fetched from the publisher), "
+            "'last_updated: YYYY-MM-DD' (a registry record's last update), or 'date_note: \"...\"' "
+            "(a sentence saying how current the text is, when no date does)"))
     doc_id = front.get("id")
     if isinstance(doc_id, str) and doc_id:
         if not ID_PATTERN.match(doc_id):
@@ -192,7 +218,8 @@ def parse_document(path: Path, raw: bytes, display_path: str | None = None) -> t
         doc_id=doc_id, title=front["title"].strip(), publisher=front["publisher"].strip(),
         language=language, licence=front["licence"].strip(), text=text, content_hash=content_hash(raw),
         path=where, url=(url or "").strip(), last_reviewed=dates.get("last_reviewed", ""),
-        retrieved=dates.get("retrieved", ""), attribution=(front.get("attribution") or "").strip(),
+        last_updated=dates.get("last_updated", ""), retrieved=dates.get("retrieved", ""),
+        date_note=" ".join((front.get("date_note") or "").split()), attribution=(front.get("attribution") or "").strip(),
         source=(front.get("source") or "").strip(), cancer_types=[t.strip() for t in cancer_types], body_line=body_line,
         id_line=_key_line(front_lines, "id"), cancer_types_line=_key_line(front_lines, "cancer_types"),
     )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.document_format import load_documents, parse_document
+from knowledge.document_format import currency, load_documents, parse_document
 
 GOOD_FRONT = """---
 id: rare-doc
@@ -112,12 +112,52 @@ def test_several_problems_are_all_reported():
 
 
 def test_missing_date():
-    assert_error(only_error(with_front({"last_reviewed": None})), 1, "missing date")
+    error = only_error(with_front({"last_reviewed": None}))
+    assert_error(error, 1, "missing date")
+    for name in ("last_reviewed", "retrieved", "last_updated", "date_note"):  # the fix names every way to date it
+        assert name in error.fix
+
+
+def test_a_blank_date_note_is_no_date():
+    assert_error(only_error(with_front({"last_reviewed": None}, add='date_note: "  "')), 1, "missing date")
 
 
 def test_retrieved_is_an_accepted_date():
     document, errors = parse(with_front({"last_reviewed": None}, add="retrieved: 2023-10-17"))
     assert errors == [] and document.retrieved == "2023-10-17" and document.last_reviewed == ""
+
+
+NOTE = "Text collected for the MedQuAD dataset (2019); it may be out of date. Check the publisher's current page."
+
+
+def test_a_date_note_alone_dates_a_document():
+    document, errors = parse(with_front({"last_reviewed": None}, add=f'date_note: "{NOTE}"'))
+    assert errors == []
+    assert (document.date_note, document.last_reviewed, document.retrieved, document.last_updated) == (NOTE, "", "", "")
+    assert document.metadata()["date_note"] == NOTE
+
+
+def test_each_date_is_kept_under_its_own_name():
+    document, errors = parse(with_front(add=f"retrieved: 2026-08-11\nlast_updated: 2017-12-11\ndate_note: {NOTE}"))
+    assert errors == []
+    assert currency(document.metadata()) == {"last_reviewed": "2024-05-31", "last_updated": "2017-12-11",
+                                             "retrieved": "2026-08-11", "date_note": NOTE}
+    assert currency({}) == {"last_reviewed": "", "last_updated": "", "retrieved": "", "date_note": ""}
+
+
+def test_a_registry_update_dates_a_document():
+    document, errors = parse(with_front({"last_reviewed": None}, add="last_updated: 2017-12-11"))
+    assert errors == [] and document.last_updated == "2017-12-11" and document.last_reviewed == ""
+
+
+def test_bad_last_updated_points_at_its_line():
+    assert_error(only_error(with_front(add="last_updated: December 11, 2017")), 8, "field 'last_updated' is not a date")
+
+
+def test_a_date_note_must_be_short_text():
+    assert_error(only_error(with_front(add="date_note: " + "It may be out of date. " * 20)), 8,
+                 "field 'date_note' is longer than")
+    assert_error(only_error(with_front(add="date_note: 2019")), 8, "field 'date_note' must be text")
 
 
 @pytest.mark.parametrize("value", ["31/05/2024", "yesterday", "2024"])
