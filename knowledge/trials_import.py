@@ -511,7 +511,11 @@ def pick_copies(studies: list[Study]) -> tuple[list[Study], list[tuple[Study, li
 
 
 def render_front_matter(study: Study, retrieved: str) -> str:
-    date_key, date_value = ("last_reviewed", study.last_update) if study.last_update else ("retrieved", retrieved)
+    """The document's front matter. Its date is the registry's "last update posted" as `last_updated` (a
+    record's update is no review: never `last_reviewed`); a record without one is dated by `retrieved`,
+    when this copy was captured. A record with its own date keeps no `retrieved`: the files may have been
+    captured long before this import (the classic XML in 2018)."""
+    date_key, date_value = ("last_updated", study.last_update) if study.last_update else ("retrieved", retrieved)
     fields = [
         ("id", study.doc_id, False), ("title", study.brief_title, False), ("publisher", PUBLISHER, False),
         ("url", study.url, False), ("language", "en", False),

@@ -166,7 +166,8 @@ def test_every_generated_document_is_valid(everything):
         nct = path.stem.split("-")[1].upper()
         assert document.url == f"https://clinicaltrials.gov/study/{nct}"
         assert document.source.startswith(f"ClinicalTrials.gov record {nct}, ")
-        assert bool(document.last_reviewed) != bool(document.retrieved)
+        assert document.last_reviewed == ""  # a registry update is no review
+        assert bool(document.last_updated) != bool(document.retrieved)
 
 
 def test_generated_records_load_and_cite_their_documents(everything):
@@ -232,8 +233,8 @@ def test_v2_single_study_fields(tmp_path):
     front, body = document_of(tmp_path, "NCT06171568")
     assert front["id"] == "ctgov-nct06171568"
     assert front["title"] == raw["identificationModule"]["briefTitle"]
-    assert str(front["last_reviewed"]) == raw["statusModule"]["lastUpdatePostDateStruct"]["date"] == "2023-12-14"
-    assert "retrieved" not in front
+    assert str(front["last_updated"]) == raw["statusModule"]["lastUpdatePostDateStruct"]["date"] == "2023-12-14"
+    assert "retrieved" not in front and "last_reviewed" not in front
     assert front["source"] == "ClinicalTrials.gov record NCT06171568, NCT06171568.json"
     assert f"- Official title: {raw['identificationModule']['officialTitle']}" in body
     sections = sections_of(body)
@@ -295,7 +296,7 @@ def test_v2_studies_page(tmp_path):
         "citation": {"doc_id": "ctgov-nct06970236", "quote": "- Ocular Melanoma"},
     }
     front, _ = document_of(tmp_path, "NCT06970236")
-    assert str(front["retrieved"]) == RETRIEVED and "last_reviewed" not in front  # the capture has no dates of its own
+    assert str(front["retrieved"]) == RETRIEVED and {"last_reviewed", "last_updated"}.isdisjoint(front)  # the capture has no dates of its own
 
 
 def test_only_restricts_the_import(tmp_path):
@@ -344,7 +345,7 @@ def test_classic_xml_fields(tmp_path):
     assert "contacts" not in record
     assert record["eligibility"].startswith("Sex: All\nMinimum age: 18 Years\nMaximum age: N/A\nHealthy volunteers: No\n\n")
     front, body = document_of(tmp_path, "NCT01065844")
-    assert str(front["last_reviewed"]) == "2017-12-11"  # <last_update_posted>December 11, 2017</last_update_posted>
+    assert str(front["last_updated"]) == "2017-12-11" and "last_reviewed" not in front  # <last_update_posted>December 11, 2017</last_update_posted>
     assert f"- Official title: {root.findtext('official_title')}" in body
     sections = sections_of(body)
     assert sections["Conditions"] == "- Carcinoma, Adenoid Cystic\n- Head and Neck Neoplasms"
