@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_MEDQUAD_SOURCE = PACKAGE_DIR / "sources" / "medquad_cancergov_rare" / "xml"
+DEFAULT_MEDQUAD_SOURCES = (PACKAGE_DIR / "sources" / "medquad_cancergov_rare" / "xml",
+                           PACKAGE_DIR / "sources" / "medquad_rare" / "xml")
 DEFAULT_DOCUMENTS_DIR = PACKAGE_DIR / "documents"
 
 
@@ -26,19 +27,19 @@ def _display(path: Path) -> str:
 def _run_import_medquad(args: argparse.Namespace) -> int:
     from knowledge.medquad_import import import_medquad
 
-    sources = [Path(s) for s in args.sources] or [DEFAULT_MEDQUAD_SOURCE]
+    sources = [Path(s) for s in args.sources] or list(DEFAULT_MEDQUAD_SOURCES)
     return import_medquad(sources, Path(args.out), stdout=sys.stdout, stderr=sys.stderr)
 
 
 def _add_import_medquad(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "import-medquad",
-        help="turn MedQuAD cancer.gov XML files into Markdown documents (nci-<slug>.md)",
+        help="turn MedQuAD XML files into Markdown documents (nci-, gard-, ghr-<slug>.md)",
         description=(
-            "Convert MedQuAD CancerGov XML files (NCI PDQ patient summaries) into one "
-            "Markdown document per cancer. Files with the same <Focus> are merged into "
-            "one document. Answer text is kept word for word; only whitespace and list "
-            "layout are changed."
+            "Convert MedQuAD XML files (NCI PDQ patient summaries, GARD and Genetics Home Reference pages) "
+            "into one Markdown document per page; cancer.gov files with the same <Focus> are merged into "
+            "one document. Answer text is kept word for word; only whitespace and list layout are changed, "
+            "and the site boilerplate listed in knowledge/medquad_boilerplate.yml is left out."
         ),
     )
     parser.add_argument(
@@ -46,8 +47,8 @@ def _add_import_medquad(subparsers: argparse._SubParsersAction) -> None:
         nargs="*",
         metavar="SOURCE_DIR",
         help=(
-            "directory of MedQuAD *.xml files, or single XML files "
-            f"(default: {_display(DEFAULT_MEDQUAD_SOURCE)})"
+            "directory of MedQuAD *.xml files (searched recursively), or single XML files "
+            f"(default: {' and '.join(_display(p) for p in DEFAULT_MEDQUAD_SOURCES)})"
         ),
     )
     parser.add_argument(

@@ -1,16 +1,16 @@
-"""Import NCI cancer.gov patient summaries from MedQuAD XML into curated Markdown documents.
+"""Import MedQuAD XML (cancer.gov, GARD and Genetics Home Reference pages) into curated Markdown documents.
 
-Input: MedQuAD ``1_CancerGov_QA`` XML files::
+Input: MedQuAD XML files of the collections in knowledge/medquad_collections.py::
 
     <Document id source url><Focus>...</Focus><QAPairs>
       <QAPair><Question qid qtype>...</Question><Answer>...</Answer></QAPair> ...
 
-Output: one ``nci-<slug>.md`` per cancer (files with the same Focus are merged), with YAML
-front matter and one ``##`` section per Q&A pair in a fixed topic order.
+Output: one ``<nci|gard|ghr>-<slug>.md`` per page (cancer.gov files with the same Focus are merged),
+with YAML front matter and one ``##`` section per Q&A pair in a fixed topic order.
 
-The answer text is quoted verbatim: words, numbers and punctuation are never changed.
-Only whitespace and the list layout are rewritten into Markdown (see ``answer_to_markdown``),
-and every rendered section is checked against its answer before anything is written.
+The answer text is quoted verbatim: words, numbers and punctuation are never changed. Only whitespace
+and the list layout are rewritten into Markdown, and site boilerplate left out (see ``answer_to_markdown``);
+every rendered section is checked against its answer before anything is written.
 """
 
 from __future__ import annotations
@@ -24,63 +24,16 @@ from typing import Iterable, TextIO
 
 
 from knowledge.cancer_vocabulary import CancerVocabulary, load_vocabulary
-from knowledge.writing import slugify, write_atomically, yaml_scalar  # noqa: F401
-from knowledge.medquad_layout import (answer_to_markdown, check_verbatim,  # noqa: F401
-                                       markdown_to_source_chars)
-
-# --- provenance constants (see knowledge/sources/medquad_cancergov_rare/PROVENANCE.md) ---
-
-MEDQUAD_REPO = "abachaa/MedQuAD"
-MEDQUAD_COMMIT = "577bd37b96c02d1833b2c9eed2de9f96964e96cb"
-MEDQUAD_COMMIT_DATE = "2023-10-17"  # used as `retrieved`: the crawl date itself is not recorded
-MEDQUAD_FOLDER = "1_CancerGov_QA"
-
-PUBLISHER = "National Cancer Institute (cancer.gov)"
-LICENCE = (
-    "CC BY 4.0 (MedQuAD collection). Licence text: "
-    "knowledge/sources/medquad_cancergov_rare/LICENSE-MedQuAD-CC-BY-4.0.txt. "
-    "Changes: whitespace and list layout converted to Markdown and section headings added; "
-    "the wording is unchanged."
-)
-ATTRIBUTION = (
-    "Text from the NCI PDQ patient summary at cancer.gov, as collected in MedQuAD: "
-    "Ben Abacha A., Demner-Fushman D. A Question-Entailment Approach to Question Answering. "
-    "BMC Bioinformatics 20:511 (2019). The text comes from the cancer.gov crawl made for "
-    "that 2019 paper (crawl date not recorded; 'retrieved' is the date of the MedQuAD commit "
-    "used) and may be out of date."
-)
+from knowledge.medquad_collections import (DATE_NOTE, MEDQUAD_COMMIT, MEDQUAD_REPO, QTYPE_ORDER, QTYPE_SECTIONS,
+                                           Collection, about_phrase, collection_for, section_heading, title_for)
+from knowledge.medquad_layout import LayoutRules, answer_to_markdown, markdown_to_source_chars  # noqa: F401
+from knowledge.writing import slugify, write_atomically, yaml_scalar
 
 ALLOWED_FRONT_MATTER_KEYS = (
-    "id", "title", "publisher", "url", "language", "cancer_types", "last_reviewed",
-    "retrieved", "licence", "attribution", "source",
+    "id", "title", "publisher", "url", "language", "cancer_types", "date_note",
+    "licence", "attribution", "source",
 )
-
-# qtype -> section heading, in the fixed order the sections appear in a document.
-# "{about}" is replaced by the focus, lowercased where sensible.
-# Section headings in the style of cancer.gov's own PDQ summaries ("General Information About ...",
-# "Stages of ..."): each names its topic and the cancer, so a section reads on its own.
-QTYPE_SECTIONS: dict[str, str] = {
-    "information": "General information about {about}",
-    "susceptibility": "Risk factors for {about}",
-    "inheritance": "Inherited risk of {about} (genetics)",
-    "symptoms": "Signs and symptoms of {about}",
-    "exams and tests": "Diagnosis of {about}: tests and exams",
-    "stages": "Stages of {about}",
-    "treatment": "Treatment of {about}",
-    "outlook": "Outlook (prognosis) for {about}",
-    "prevention": "Prevention of {about}",
-    "research": "Research and clinical trials for {about}",
-}
-QTYPE_ORDER = {qtype: i for i, qtype in enumerate(QTYPE_SECTIONS)}
-
-# Focus strings damaged in MedQuAD (a lost "é"). Only the title/id use the fix; body text
-# stays exactly as in the source.
-TITLE_FIXES = {
-    "Mycosis Fungoides and the Szary Syndrome": "Mycosis Fungoides and the Sézary Syndrome",
-}
-# Words of a focus that keep their capital in "About <focus>" (names of people).
-PROPER_NOUNS = {"Kaposi", "Ewing", "Merkel", "Langerhans", "Sézary", "Szary", "Hodgkin"}
-
+__all__ = ["about_phrase", "import_medquad", "section_heading", "title_for"]
 
 
 class MedQuADError(Exception):
@@ -111,16 +64,18 @@ class MedQuADFile:
     url: str
     focus: str
     pairs: tuple[QAPair, ...]
+    collection: Collection
 
 
 @dataclass
 class Document:
-    doc_id: str  # "nci-<slug>"
+    doc_id: str  # "<prefix>-<slug>"
+    collection: Collection
     title: str
     focus: str
     url: str
     files: list[MedQuADFile]
-    sections: list[tuple[str, QAPair]] = field(default_factory=list)  # (heading, pair)
+    sections: list[tuple[str, list[QAPair]]] = field(default_factory=list)  # (heading, its answers in order)
     cancer_types: list[str] = field(default_factory=list)  # canonical names in knowledge/cancers.yml
 
     @property
@@ -151,9 +106,13 @@ def parse_medquad_file(path: Path) -> MedQuADFile:
             "only MedQuAD XML files (<Document id source url>) can be imported",
         )
     doc_id = (root.get("id") or path.stem).strip()
+    collection = collection_for((root.get("source") or "").strip())
+    if collection is None:
+        raise MedQuADError(path, f"unknown collection source={root.get('source')!r}",
+                           "import only the collections named in knowledge/medquad_collections.py, or add this one there")
     url = (root.get("url") or "").strip()
     if not re.match(r"https?://\S+\Z", url):
-        raise MedQuADError(path, "<Document> has no valid url attribute", "add the cancer.gov page address as url=\"https://...\"")
+        raise MedQuADError(path, "<Document> has no valid url attribute", "add the page's address as url=\"https://...\"")
     focus_el = root.find("Focus")
     focus = " ".join((focus_el.text or "").split()) if focus_el is not None else ""
     if not focus:
@@ -164,7 +123,6 @@ def parse_medquad_file(path: Path) -> MedQuADFile:
         raise MedQuADError(path, "no <QAPairs>/<QAPair> elements", "the file must hold at least one <QAPair> with <Question> and <Answer>")
 
     pairs: list[QAPair] = []
-    seen: dict[str, str] = {}
     for n, qa in enumerate(qapair_els, start=1):
         question = qa.find("Question")
         where = f"QAPair {n}" + (f" (pid {qa.get('pid')})" if qa.get("pid") else "")
@@ -176,94 +134,50 @@ def parse_medquad_file(path: Path) -> MedQuADFile:
             raise MedQuADError(
                 path, f"{where} (qid {qid}) has unknown qtype {qtype!r}",
                 "use one of " + ", ".join(repr(q) for q in QTYPE_SECTIONS)
-                + ", or add the new qtype and its heading to QTYPE_SECTIONS in knowledge/medquad_import.py",
-            )
-        if qtype in seen:
-            raise MedQuADError(
-                path, f"qtype {qtype!r} occurs twice (qids {seen[qtype]} and {qid})",
-                "keep one QAPair per qtype in a file",
+                + ", or add the new qtype and its heading to QTYPE_SECTIONS in knowledge/medquad_collections.py",
             )
         answer_el = qa.find("Answer")
         answer = "".join(answer_el.itertext()) if answer_el is not None else ""
         if not answer.strip():
             raise MedQuADError(path, f"{where} (qid {qid}) has an empty <Answer>", "fill in the answer text or remove the QAPair")
-        seen[qtype] = qid
         pairs.append(QAPair(qid=qid, qtype=qtype, answer=answer))
-    return MedQuADFile(path=path, doc_id=doc_id, url=url, focus=focus, pairs=tuple(pairs))
-
-
-# --------------------------------------------------------------------------- naming
-
-
-def title_for(focus: str) -> str:
-    return TITLE_FIXES.get(focus, focus)
-
-
-def about_phrase(title: str) -> str:
-    """'Bile Duct Cancer (Cholangiocarcinoma)' -> 'bile duct cancer (cholangiocarcinoma)'.
-
-    Names of people (Kaposi, Ewing, ...) and acronyms keep their capitals.
-    """
-    words = []
-    for word in title.split():
-        core = word.strip("()[],.;:")
-        if core in PROPER_NOUNS or (len(core) > 1 and core.isupper()):
-            words.append(word)
-        else:
-            words.append(word.lower())
-    return " ".join(words)
-
-
-def section_heading(qtype: str, title: str) -> str:
-    try:
-        template = QTYPE_SECTIONS[qtype]
-    except KeyError:
-        raise ValueError(f"unknown qtype {qtype!r}; known: {', '.join(QTYPE_SECTIONS)}") from None
-    return template.format(about=about_phrase(title))
+    return MedQuADFile(path=path, doc_id=doc_id, url=url, focus=focus, pairs=tuple(pairs), collection=collection)
 
 
 # --------------------------------------------------------------------------- documents
 
 
 def _source_field(files: list[MedQuADFile]) -> str:
-    names = " and ".join(f"{MEDQUAD_FOLDER}/{f.path.name}" for f in files)
+    names = " and ".join(f"{f.collection.folder}/{f.path.name}" for f in files)
     return f"MedQuAD {names} ({MEDQUAD_REPO} commit {MEDQUAD_COMMIT})"
 
 
 def build_documents(files: list[MedQuADFile], vocabulary: CancerVocabulary | None = None
                     ) -> tuple[list[Document], list[MedQuADError]]:
-    """Group parsed files by cancer (slug of the focus) and merge each group into a Document, with the
-    cancers its title names in the cancer vocabulary."""
+    """Group parsed files into documents (by collection and focus: only cancer.gov merges files on one
+    focus), each with the cancers its title names in the cancer vocabulary."""
     vocabulary = vocabulary or load_vocabulary()
     groups: dict[str, list[MedQuADFile]] = {}
     for f in sorted(files, key=lambda f: (f.path.name, str(f.path))):
-        groups.setdefault(slugify(title_for(f.focus)), []).append(f)
+        key = f"{f.collection.id_prefix}-{slugify(title_for(f.focus))}"
+        if not f.collection.merge_by_focus and key in groups:
+            key = f"{key}-{f.doc_id}"  # two pages on one focus stay two documents
+        groups.setdefault(key, []).append(f)
 
     documents: list[Document] = []
     errors: list[MedQuADError] = []
-    for slug in sorted(groups):
-        group = groups[slug]
+    for key in sorted(groups):
+        group = groups[key]
         paths = [f.path for f in group]
-        if not slug:
+        if key.endswith("-"):
             errors.append(MedQuADError(paths, "the <Focus> has no letters or digits to make an id from", "fix the <Focus> text"))
             continue
-        by_qtype: dict[str, tuple[MedQuADFile, QAPair]] = {}
-        duplicate = None
+        # A topic answered twice (two cancer.gov summaries on one cancer, or one page's two answers on
+        # one topic) keeps both answers, in file order, under one heading.
+        by_qtype: dict[str, list[QAPair]] = {}
         for f in group:
             for pair in f.pairs:
-                if pair.qtype in by_qtype:
-                    duplicate = (pair.qtype, by_qtype[pair.qtype][0].path, f.path)
-                    break
-                by_qtype[pair.qtype] = (f, pair)
-            if duplicate:
-                break
-        if duplicate:
-            qtype, first, second = duplicate
-            errors.append(MedQuADError(
-                paths, f"both {first.name} and {second.name} have a {qtype!r} answer for focus {group[0].focus!r}",
-                "keep only one of these files in the source directory",
-            ))
-            continue
+                by_qtype.setdefault(pair.qtype, []).append(pair)
         # The url is the treatment summary's when a cancer has several source files.
         primary = next((f for f in group if any(p.qtype == "treatment" for p in f.pairs)), group[0])
         title = title_for(primary.focus)
@@ -272,10 +186,10 @@ def build_documents(files: list[MedQuADFile], vocabulary: CancerVocabulary | Non
             errors.append(MedQuADError(paths, f"the title {title!r} names no cancer in knowledge/cancers.yml",
                                        "add the cancer (or this name as a synonym) to knowledge/cancers.yml"))
             continue
-        doc = Document(doc_id=f"nci-{slug}", title=title, focus=primary.focus, url=primary.url, files=group,
-                       cancer_types=cancer_types)
+        doc = Document(doc_id=key, collection=primary.collection, title=title, focus=primary.focus,
+                       url=primary.url, files=group, cancer_types=cancer_types)
         for qtype in sorted(by_qtype, key=QTYPE_ORDER.__getitem__):
-            doc.sections.append((section_heading(qtype, title), by_qtype[qtype][1]))
+            doc.sections.append((section_heading(qtype, title), by_qtype[qtype]))
         documents.append(doc)
     return documents, errors
 
@@ -284,19 +198,19 @@ def render_front_matter(doc: Document) -> str:
     fields: list[tuple[str, str, bool]] = [
         ("id", doc.doc_id, False),
         ("title", doc.title, False),
-        ("publisher", PUBLISHER, False),
+        ("publisher", doc.collection.publisher, False),
         ("url", doc.url, False),
         ("language", "en", False),
         ("cancer_types", "[" + ", ".join(doc.cancer_types) + "]", False),
-        ("retrieved", MEDQUAD_COMMIT_DATE, False),  # plain: loads as a date
-        ("licence", LICENCE, True),
-        ("attribution", ATTRIBUTION, True),
+        ("date_note", DATE_NOTE, True),
+        ("licence", doc.collection.licence, True),
+        ("attribution", doc.collection.attribution, True),
         ("source", _source_field(doc.files), True),
     ]
     lines = ["---"]
     for key, value, quote in fields:
         assert key in ALLOWED_FRONT_MATTER_KEYS, key
-        rendered = value if key in ("retrieved", "cancer_types") else yaml_scalar(key, value, quote=quote)
+        rendered = value if key == "cancer_types" else yaml_scalar(key, value, quote=quote)
         lines.append(f"{key}: {rendered}")
     lines.append("---")
     return "\n".join(lines)
@@ -304,8 +218,11 @@ def render_front_matter(doc: Document) -> str:
 
 def render_document(doc: Document) -> str:
     parts = [f"# {doc.title}"]
-    for heading, pair in doc.sections:
-        parts.append(f"## {heading}\n\n{answer_to_markdown(pair.answer)}")
+    rules = LayoutRules(doc.collection.paragraph_spaces, doc.collection.question_headings)
+    for heading, pairs in doc.sections:
+        markdown = "\n\n".join(filter(None, (answer_to_markdown(p.answer, rules, doc.collection.source) for p in pairs)))
+        if markdown.strip():  # an answer that was all boilerplate leaves no section
+            parts.append(f"## {heading}\n\n{markdown}")
     text = render_front_matter(doc) + "\n" + "\n\n".join(parts) + "\n"
     # final safety checks on the layout promised to readers and the indexer
     assert not re.search(r"[ \t]$", text, re.M), "trailing whitespace"
@@ -322,7 +239,7 @@ def collect_xml_files(sources: Iterable[Path]) -> tuple[list[Path], list[MedQuAD
     for source in sources:
         source = Path(source)
         if source.is_dir():
-            found = sorted(p for p in source.glob("*.xml") if p.is_file())
+            found = sorted(p for p in source.rglob("*.xml") if p.is_file())
             if not found:
                 errors.append(MedQuADError(source, "directory has no *.xml files", "point SOURCE_DIR at the folder holding the MedQuAD XML files"))
             paths.extend(found)
