@@ -1,8 +1,9 @@
 """Bot messages and their citations, in the shape of the HTTP contract.
 
 A message is `{id, text, citations, buttons, trials, organisations}`; a citation is
-`{doc_id, title, url, publisher, section, quote, start, end, last_reviewed}` with `quote` verbatim
-document text at `start`-`end`. Rasa actions send the same data as `custom` payloads.
+`{doc_id, title, url, publisher, section, quote, start, end, last_reviewed, last_updated, retrieved,
+date_note}` with `quote` verbatim document text at `start`-`end`, and each date named for what it is
+("" when unknown; see knowledge/document_format.py). Rasa actions send the same data as `custom` payloads.
 """
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from index.search import SearchResult
+from knowledge.document_format import currency
 
 
 def citation_from_result(result: SearchResult) -> dict[str, Any]:
     return {"doc_id": result.doc_id, "title": result.title, "url": result.url, "publisher": result.publisher,
             "section": result.section, "quote": result.quote, "start": result.start, "end": result.end,
-            "last_reviewed": result.last_reviewed}
+            **result.currency()}
 
 
 def citation_from_record(record_citation: dict[str, Any], document: dict[str, Any] | None) -> dict[str, Any]:
@@ -24,8 +26,7 @@ def citation_from_record(record_citation: dict[str, Any], document: dict[str, An
     document = document or {}
     return {"doc_id": record_citation["doc_id"], "title": document.get("title", ""), "url": document.get("url", ""),
             "publisher": document.get("publisher", ""), "section": "", "quote": record_citation["quote"],
-            "start": record_citation["start"], "end": record_citation["end"],
-            "last_reviewed": document.get("last_reviewed") or document.get("retrieved", "")}
+            "start": record_citation["start"], "end": record_citation["end"], **currency(document)}
 
 
 def button(title: str, payload: str | None = None) -> dict[str, str]:

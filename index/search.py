@@ -17,6 +17,7 @@ from index.lexical import Tokenizer, words
 from index.query import QueryRewriter, RewrittenQuery
 from index.sentences import sentence_spans
 from index.store import IndexSnapshot, current_build, load_current
+from knowledge.document_format import currency
 
 RETRIEVERS = ("hybrid", "bm25", "dense")
 
@@ -35,7 +36,6 @@ class SearchResult:
     title: str
     url: str
     publisher: str
-    last_reviewed: str
     section: str
     quote: str
     start: int
@@ -46,11 +46,19 @@ class SearchResult:
     lexical_score: float
     passage_id: str
     spans: list[Span] = field(default_factory=list)
+    # How current the document is, each date for what it is ("" when unknown); see knowledge/document_format.py.
+    last_reviewed: str = ""  # the date the publisher states it reviewed the text
+    last_updated: str = ""  # the date a registry record was last updated
+    retrieved: str = ""  # the date this copy was fetched
+    date_note: str = ""  # a sentence saying how current the text is, when no date does
+
+    def currency(self) -> dict[str, str]:
+        return currency(vars(self))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"doc_id": self.doc_id, "title": self.title, "url": self.url, "section": self.section,
-                "quote": self.quote, "start": self.start, "end": self.end, "score": round(self.score, 4),
-                "confidence": self.confidence}
+        return {"doc_id": self.doc_id, "title": self.title, "url": self.url, "publisher": self.publisher,
+                "section": self.section, "quote": self.quote, "start": self.start, "end": self.end,
+                "score": round(self.score, 4), "confidence": self.confidence, **self.currency()}
 
 
 def expected_build(embedder: Embedder, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -197,10 +205,9 @@ class Searcher:
         document = snapshot.documents[passage.doc_id]
         result = SearchResult(
             doc_id=passage.doc_id, title=passage.title, url=document.get("url", ""),
-            publisher=document.get("publisher", ""), last_reviewed=document.get("last_reviewed") or document.get("retrieved", ""),
-            section=passage.section_label, quote=passage.quote, start=passage.start, end=passage.end,
+            publisher=document.get("publisher", ""), section=passage.section_label, quote=passage.quote, start=passage.start, end=passage.end,
             score=candidate.score, confidence=confidence(candidate), dense_score=candidate.dense,
-            lexical_score=candidate.lexical, passage_id=passage.passage_id)
+            lexical_score=candidate.lexical, passage_id=passage.passage_id, **currency(document))
         if spans:
             result.spans = self.best_spans(document["text"], passage.start, passage.end, rewritten, spans)
         return result

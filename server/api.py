@@ -9,6 +9,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import report
 from bot.engine import InvalidMessage
+from bot.scope import Coverage
+from knowledge.document_format import currency
 from server.errors import ApiError
 
 api = Blueprint("api", __name__)
@@ -99,8 +101,24 @@ def search():  # type: ignore[no-untyped-def]
         raise ApiError(400, "invalid_k", f"k must be a whole number from 1 to {MAX_K}.") from exc
     if not 1 <= k <= MAX_K:
         raise ApiError(400, "invalid_k", f"k must be a whole number from 1 to {MAX_K}.")
-    results = current_app.extensions["rca"].resources.searcher.search(query, k=k)
-    return jsonify({"query": query, "results": [r.to_dict() for r in results]})
+    resources = current_app.extensions["rca"].resources
+    cancer, doc_ids = cancer_filter(resources.coverage, request.args.get("cancer"))
+    results = resources.searcher.search(query, k=k, doc_ids=doc_ids)
+    return jsonify({"query": query, "cancer": cancer, "results": [r.to_dict() for r in results]})
+
+
+def cancer_filter(coverage: Coverage, name: str | None) -> tuple[str | None, frozenset[str] | None]:
+    """`?cancer=`: (its canonical name, the documents about it or any narrower cancer it includes), or
+    (None, None) for no filter. General pages are not included: the filter asks for pages about a cancer.
+    A name the vocabulary doesn't know is a 400; a known one no document covers gives no results."""
+    if name is None or not name.strip():
+        return None, None
+    canonical = coverage.vocabulary.canonical(name.strip())
+    if canonical is None:
+        raise ApiError(400, "unknown_cancer", "No cancer in the vocabulary has this name. Use a canonical name "
+                                              "from GET /api/cancers, e.g. cancer=thymoma, or leave cancer out.")
+    names = [canonical, *coverage.vocabulary.descendants(canonical)]
+    return canonical, frozenset(d for n in names for d in coverage.by_cancer.get(n, ()))
 
 
 @api.get("/api/documents/<doc_id>")
@@ -109,8 +127,7 @@ def document(doc_id: str):  # type: ignore[no-untyped-def]
     if found is None:
         raise ApiError(404, "document_not_found", "No document has this id.")
     fields = ("title", "url", "publisher", "licence")
-    body = {"doc_id": doc_id, **{f: found.get(f, "") for f in fields},
-            "last_reviewed": found.get("last_reviewed") or found.get("retrieved", ""),
+    body = {"doc_id": doc_id, **{f: found.get(f, "") for f in fields}, **currency(found),
             "cancer_types": list(found.get("cancer_types") or []), "text": found["text"]}
     return jsonify(body)
 

@@ -13,9 +13,12 @@ from flask import Blueprint, current_app, render_template, request
 
 from bot.safety import DISCLAIMER
 from server.api import _session_id
+from server.dates import date_labels, date_note
 from server.errors import ApiError
 
 pages = Blueprint("pages", __name__)
+pages.add_app_template_global(date_labels)
+pages.add_app_template_global(date_note)
 PAGE_POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 

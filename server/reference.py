@@ -4,6 +4,9 @@ The page is a static shell; static/reference.js runs the search through `GET /ap
 origin), shows each passage with its best-matching sentence highlighted, filters by document, copies
 citations and links to the passage highlighted in its document (`/documents/<doc_id>?start=&end=#passage`).
 `?q=` makes a search linkable; the query is echoed only into the search box, escaped by Jinja.
+`?cancer=` (a canonical name, as `/api/search` takes it) restricts the search to pages about that cancer;
+the control lists the covered cancers by family, from the same catalogue as `/api/cancers`; `?doc=`
+shows one document's passages of the results.
 No inline script or style: the Content-Security-Policy below forbids them.
 """
 from __future__ import annotations
@@ -23,7 +26,7 @@ def page():  # type: ignore[no-untyped-def]
     resources = current_app.extensions["rca"].resources
     response = current_app.make_response(render_template(
         "reference.html", query=query, max_chars=max_chars, k=RESULTS_PER_SEARCH,
-        weak_below=resources.answer_threshold))
+        weak_below=resources.answer_threshold, catalogue=resources.coverage.catalogue()))
     response.headers["Content-Security-Policy"] = REFERENCE_POLICY
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -1,5 +1,6 @@
-/* The nurse reference page (/reference): search the documents, highlight the best sentence of each
- * passage, filter by document, copy citations, open a passage in its document.
+/* The nurse reference page (/reference): search the documents, for one cancer or all, highlight the best
+ * sentence of each passage, filter by document, copy citations, open a passage in its document.
+ * The page's URL holds the search (?q=), the cancer (?cancer=) and the document (?doc=).
  *
  * Safety: every piece of data goes in with textContent or as a text node (never innerHTML); only
  * http(s) URLs become hrefs; the page's Content-Security-Policy allows no inline script or style.
@@ -18,14 +19,19 @@
     "jun jul aug sep sept oct nov dec u.s u.k e.u inc ltd co").split(" "));
   var MAX_CACHED_SEARCHES = 30;
 
-  var main, form, input, statusBox, list, filterBox, filter;
+  var DATE_LABELS = [["last_reviewed", "Last reviewed"], ["last_updated", "Record last updated"],
+    ["retrieved", "Retrieved"]];
+  var NOTE_LINK = "Check the publisher's current page";  // as server/dates.py
+  var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+    "November", "December"];
+
+  var main, form, input, cancerSelect, statusBox, list, filterBox, filter;
   var k = 20;
   var weakBelow = 0;
   var sequence = 0;
   var inFlight = null;
-  var current = { query: "", results: [], seconds: 0 };
-  var searchCache = new Map();  // query -> {results, seconds}
-  var documentInfo = new Map(); // doc_id -> Promise of {publisher, last_reviewed}
+  var current = { query: "", cancer: "", results: [], seconds: 0 };
+  var searchCache = new Map();  // cancer + NUL + query -> {results, seconds}
 
   // ---- words and sentences -------------------------------------------------------------------
 
@@ -130,9 +136,10 @@
       "#passage";
   }
 
-  function pageUrl(query, doc) {
+  function pageUrl(query, cancer, doc) {
     var params = new URLSearchParams();
     if (query) params.set("q", query);
+    if (cancer) params.set("cancer", cancer);
     if (doc) params.set("doc", doc);
     var search = params.toString();
     return location.pathname + (search ? "?" + search : "");
@@ -160,40 +167,57 @@
     list.replaceChildren();
     filter.replaceChildren();
     filterBox.hidden = true;
-    current = { query: "", results: [], seconds: 0 };
+    current = { query: "", cancer: current.cancer, results: [], seconds: 0 };
   }
 
-  // ---- document details (publisher, date) -----------------------------------------------------
+  // ---- how current a source is ---------------------------------------------------------------
 
-  function detailsOf(result) {
-    if (typeof result.publisher === "string") {
-      return Promise.resolve({ publisher: result.publisher, last_reviewed: result.last_reviewed || "" });
+  function formatDate(value) {
+    // "2024-05-03" -> "3 May 2024"; anything else as given.
+    var match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+    var month = match ? MONTHS[Number(match[2]) - 1] : null;
+    return month ? Number(match[3]) + " " + month + " " + match[1] : value;
+  }
+
+  /** Each date the result gives, labelled for what it is: "Last reviewed 3 May 2024", "Retrieved ...". */
+  function dateLabels(result) {
+    return DATE_LABELS.filter(function (pair) { return typeof result[pair[0]] === "string" && result[pair[0]]; })
+      .map(function (pair) { return pair[1] + " " + formatDate(result[pair[0]]); });
+  }
+
+  function dateNote(result) {
+    return typeof result.date_note === "string" ? result.date_note.trim() : "";
+  }
+
+  /** The date note, its closing "Check the publisher's current page" (added if missing) linked to the url. */
+  function dateNoteNode(result) {
+    var note = dateNote(result);
+    var node = el("p", "date-note");
+    var source = httpUrl(result.url);
+    if (!source) {
+      node.textContent = note;
+      return node;
     }
-    if (!documentInfo.has(result.doc_id)) {
-      var request = fetch("/api/documents/" + encodeURIComponent(result.doc_id), {
-        headers: { Accept: "application/json" }, credentials: "same-origin"
-      }).then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
-      }).then(function (body) {
-        return { publisher: String(body.publisher || ""), last_reviewed: String(body.last_reviewed || "") };
-      }).catch(function () {
-        documentInfo.delete(result.doc_id); // try again next time
-        return { publisher: "", last_reviewed: "" };
-      });
-      documentInfo.set(result.doc_id, request);
-    }
-    return documentInfo.get(result.doc_id);
+    var bare = note.replace(/[.\s]+$/, "");
+    if (bare.endsWith(NOTE_LINK)) node.appendChild(document.createTextNode(bare.slice(0, -NOTE_LINK.length)));
+    else node.appendChild(document.createTextNode(note + " "));
+    var link = el("a", "current-page", NOTE_LINK);
+    link.href = source;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    node.append(link, ".");
+    return node;
   }
 
   // ---- citations and copying -----------------------------------------------------------------
 
-  function citationText(result, details) {
+  function citationText(result) {
     var head = [result.title];
-    if (details.publisher) head.push(details.publisher);
+    if (result.publisher) head.push(result.publisher);
     if (result.section) head.push("Section: " + result.section);
-    if (details.last_reviewed) head.push("Dated " + details.last_reviewed);
+    head = head.concat(dateLabels(result));
     var lines = [head.join(". ").replace(/\.\./g, ".") + "."];
+    if (dateNote(result)) lines.push(dateNote(result));
     var source = httpUrl(result.url);
     if (source) lines.push(source);
     lines.push("\u201c" + result.quote + "\u201d");
@@ -231,9 +255,7 @@
   function onCopy(button, feedback, result, quoteNode) {
     var timer = 0;
     button.addEventListener("click", function () {
-      detailsOf(result).then(function (details) {
-        return copyText(citationText(result, details));
-      }).then(function (copied) {
+      copyText(citationText(result)).then(function (copied) {
         clearTimeout(timer);
         button.focus();
         if (copied) {
@@ -284,22 +306,18 @@
     card.appendChild(heading);
 
     var meta = el("p", "meta");
-    var publisher = el("span", "publisher", typeof result.publisher === "string" ? result.publisher : "");
-    var dated = el("span", "dated");
-    meta.appendChild(publisher);
+    if (typeof result.publisher === "string" && result.publisher) {
+      meta.appendChild(el("span", "publisher", result.publisher));
+    }
     if (result.section) {
       meta.appendChild(el("span", "section", result.section));
     }
-    meta.appendChild(dated);
+    dateLabels(result).forEach(function (label) { meta.appendChild(el("span", "dated", label)); });
     if (typeof result.confidence === "number" && result.confidence < weakBelow) {
       meta.appendChild(el("span", "weak", "Weak match"));
     }
     card.appendChild(meta);
-    detailsOf(result).then(function (details) {
-      publisher.textContent = details.publisher;
-      dated.textContent = details.last_reviewed ? "Dated " + details.last_reviewed : "";
-      if (!details.publisher) publisher.remove(); // no leading separator before the section
-    });
+    if (dateNote(result)) card.appendChild(dateNoteNode(result));
 
     var quote = quoteWithHighlights(result.quote, highlights(result, weights, queryKeys));
     card.appendChild(quote);
@@ -351,13 +369,15 @@
     return Array.from(byDoc.values()).sort(function (a, b) { return b.count - a.count; }); // stable: rank order
   }
 
-  function render(query, results, seconds, doc) {
-    current = { query: query, results: results, seconds: seconds };
+  function render(query, cancer, results, seconds, doc) {
+    current = { query: query, cancer: cancer, results: results, seconds: seconds };
     list.replaceChildren();
     filter.replaceChildren();
     if (!results.length) {
       filterBox.hidden = true;
-      setStatus("empty", [el("strong", null, "No passages found"), " for \u201c" + query + "\u201d. " +
+      setStatus("empty", cancer ? [el("strong", null, "No passages found"), " for \u201c" + query + "\u201d " +
+        "in the pages about " + cancer + ". Try other words, or all cancers."] :
+        [el("strong", null, "No passages found"), " for \u201c" + query + "\u201d. " +
         "Try fewer or different words, or the cancer\u2019s name."]);
       return;
     }
@@ -391,12 +411,13 @@
     var total = current.results.length;
     var docs = documentsIn(current.results).length;
     var timing = " \u00b7 " + current.seconds.toFixed(2) + " s";
+    var about = current.cancer ? " about " + current.cancer : "";
     if (doc) {
       setStatus("", ["Showing " + shown + " of " + plural(total, "passage", "passages") +
         " (one document)" + timing]);
     } else {
       setStatus("", [plural(total, "passage", "passages") + " from " + plural(docs, "document", "documents") +
-        timing]);
+        about + timing]);
     }
   }
 
@@ -409,20 +430,34 @@
     return "The server answered with an error (HTTP " + response.status + "). Please try again.";
   }
 
-  function search(query, doc) {
+  /** Shows the cancer in the control; one no option names (a link from elsewhere) gets its own option. */
+  function showCancer(cancer) {
+    var known = Array.prototype.some.call(cancerSelect.options, function (o) { return o.value === cancer; });
+    if (!known) {
+      var option = el("option", null, cancer);
+      option.value = cancer;
+      cancerSelect.appendChild(option);
+    }
+    cancerSelect.value = cancer;
+  }
+
+  function search(query, cancer, doc) {
     sequence += 1;
     var mine = sequence;
     if (inFlight) inFlight.abort();
     inFlight = null;
     document.title = (query ? query + " \u00b7 " : "") + "Rare cancer reference";
+    current.cancer = cancer;
     if (!query) {
       clearResults();
-      setStatus("", "");
+      setStatus(cancer ? "hint" : "", cancer ? "Type a question or a few words to search the pages about " +
+        cancer + "." : "");
       return Promise.resolve();
     }
-    var cached = searchCache.get(query);
+    var key = cancer + "\u0000" + query;
+    var cached = searchCache.get(key);
     if (cached) {
-      render(query, cached.results, cached.seconds, doc);
+      render(query, cancer, cached.results, cached.seconds, doc);
       return Promise.resolve();
     }
     var controller = new AbortController();
@@ -431,7 +466,9 @@
     main.classList.add("is-loading");
     setStatus("loading", "Searching\u2026");
     var started = performance.now();
-    var url = "/api/search?" + new URLSearchParams({ q: query, k: String(k) }).toString();
+    var params = new URLSearchParams({ q: query, k: String(k) });
+    if (cancer) params.set("cancer", cancer);
+    var url = "/api/search?" + params.toString();
     return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin",
                         signal: controller.signal })
       .then(function (response) {
@@ -443,9 +480,9 @@
             return;
           }
           var seconds = (performance.now() - started) / 1000;
-          searchCache.set(query, { results: body.results, seconds: seconds });
+          searchCache.set(key, { results: body.results, seconds: seconds });
           if (searchCache.size > MAX_CACHED_SEARCHES) searchCache.delete(searchCache.keys().next().value);
-          render(query, body.results, seconds, doc);
+          render(query, cancer, body.results, seconds, doc);
         });
       })
       .catch(function (error) {
@@ -464,34 +501,46 @@
 
   function fromLocation() {
     var params = new URLSearchParams(location.search);
-    return { query: (params.get("q") || "").trim(), doc: params.get("doc") || "" };
+    return { query: (params.get("q") || "").trim(), cancer: (params.get("cancer") || "").trim(),
+             doc: params.get("doc") || "" };
   }
 
   function onSubmit(event) {
     event.preventDefault();
     var query = input.value.trim();
+    var cancer = cancerSelect.value;
     if (!query) {
       clearResults();
-      history.replaceState(null, "", pageUrl("", ""));
+      history.replaceState(null, "", pageUrl("", cancer, ""));
       setStatus("hint", "Type a question or a few words to search, for example \u201cstaging of anal cancer\u201d.");
       input.focus();
       return;
     }
-    var target = pageUrl(query, "");
-    if (fromLocation().query === query) history.replaceState(null, "", target);
+    var target = pageUrl(query, cancer, "");
+    var was = fromLocation();
+    if (was.query === query && was.cancer === cancer) history.replaceState(null, "", target);
     else history.pushState(null, "", target);
-    search(query, "");
+    search(query, cancer, "");
+  }
+
+  function onCancerChange() {
+    var query = input.value.trim() || current.query;
+    var cancer = cancerSelect.value;
+    history.pushState(null, "", pageUrl(query, cancer, ""));
+    input.value = query;
+    search(query, cancer, "");
   }
 
   function onFilterChange() {
     applyFilter();
-    history.replaceState(null, "", pageUrl(current.query, filter.value));
+    history.replaceState(null, "", pageUrl(current.query, current.cancer, filter.value));
   }
 
   function start() {
     main = document.getElementById("main");
     form = document.getElementById("search-form");
     input = document.getElementById("q");
+    cancerSelect = document.getElementById("cancer");
     statusBox = document.getElementById("status");
     list = document.getElementById("results");
     filterBox = document.getElementById("filter-box");
@@ -501,15 +550,18 @@
 
     form.addEventListener("submit", onSubmit);
     filter.addEventListener("change", onFilterChange);
+    cancerSelect.addEventListener("change", onCancerChange);
     window.addEventListener("popstate", function () {
       var state = fromLocation();
       input.value = state.query;
-      search(state.query, state.doc);
+      showCancer(state.cancer);
+      search(state.query, state.cancer, state.doc);
     });
     var initial = fromLocation();
-    if (initial.query) {
+    showCancer(initial.cancer);
+    if (initial.query || initial.cancer) {
       input.value = initial.query;
-      search(initial.query, initial.doc);
+      search(initial.query, initial.cancer, initial.doc);
     }
     document.addEventListener("keydown", function (event) {
       var target = event.target;

@@ -29,6 +29,9 @@
   const DISCLAIMER = "Information from trusted sources, not medical advice. " +
     "In an emergency, call your local emergency number.";
   const SUGGESTIONS = ["What is a rare cancer?", "Find a clinical trial", "Find a patient organisation"];
+  // How current a source is: each date labelled for what it is, never one for another (server/dates.py).
+  const DATE_LABELS = [["last_reviewed", "Last reviewed"], ["last_updated", "Record last updated"], ["retrieved", "Retrieved"]];
+  const NOTE_LINK = "Check the publisher's current page";
   const SVG_NS = "http://www.w3.org/2000/svg";
   const ICONS = {  // Material Design icon paths (Apache 2.0)
     chat: "M20 2H4c-1.1 0-2 .9-2 2v18l4-4h14c1.1 0 2-.9 2-2V4c0-1.1-.9-2-2-2zm0 14H6l-2 2V4h16v12z",
@@ -310,7 +313,10 @@
     details.appendChild(summary);
     const body = el("div", "source-body");
     if (str(citation.section)) body.appendChild(el("p", "meta", "Section: " + citation.section));
-    if (str(citation.last_reviewed)) body.appendChild(el("p", "meta", "Last reviewed " + formatDate(citation.last_reviewed)));
+    for (const [key, label] of DATE_LABELS) {
+      if (str(citation[key])) body.appendChild(el("p", "meta", label + " " + formatDate(citation[key])));
+    }
+    if (str(citation.date_note)) body.appendChild(renderDateNote(citation));
     if (str(citation.quote)) body.appendChild(el("blockquote", "quote", citation.quote));
     const links = el("p", "links");
     const passage = passageUrl(citation);
@@ -321,6 +327,21 @@
     details.appendChild(body);
     item.appendChild(details);
     return item;
+  }
+
+  function renderDateNote(citation) {
+    // The note, its closing "Check the publisher's current page" (added if missing) linked to the source.
+    const note = citation.date_note.trim();
+    const paragraph = el("p", "meta date-note");
+    const original = safeHref(citation.url);
+    if (!original) {
+      paragraph.textContent = note;
+      return paragraph;
+    }
+    const bare = note.replace(/[.\s]+$/, "");
+    const before = bare.endsWith(NOTE_LINK) ? bare.slice(0, -NOTE_LINK.length) : note + " ";
+    paragraph.append(document.createTextNode(before), link(original, NOTE_LINK), ".");
+    return paragraph;
   }
 
   function renderCards(records, renderOne, label) {

@@ -275,6 +275,8 @@ def test_search_matches(client):
     body = check(client.get("/api/search?q=ewing+sarcoma+treatment&k=20"), "/api/search")
     assert len(body["results"]) == 20
     check(client.get("/api/search?q=thymoma"), "/api/search")
+    assert check(client.get("/api/search?q=treatment&cancer=sarcoma"), "/api/search")["cancer"] == "sarcoma"
+    check_error(client.get("/api/search?q=x&cancer=zorblaxoma"), "/api/search", "get", 400, "unknown_cancer")
     for url, code in [("/api/search", "missing_query"), ("/api/search?q=+++", "missing_query"),
                       ("/api/search?q=x&k=0", "invalid_k"), ("/api/search?q=x&k=21", "invalid_k"),
                       ("/api/search?q=x&k=abc", "invalid_k"), ("/api/search?q=" + "x" * 1001, "query_too_long")]:

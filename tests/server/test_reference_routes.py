@@ -85,6 +85,18 @@ def test_script_never_writes_markup_or_evaluates_strings(client):
     assert "textContent" in script and "/api/search?" in script
 
 
+def test_the_cancer_control_lists_the_covered_cancers_by_family(client, loaded):
+    body = client.get("/reference").get_data(as_text=True)
+    control = body.split('<select id="cancer" name="cancer"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="">All cancers and general pages</option>' in control
+    catalogue = loaded.coverage.catalogue()
+    for group in catalogue["families"]:
+        assert f'<optgroup label="{group["family"].capitalize()}">' in control
+    names = [html.unescape(n) for n in re.findall(r'<option value="([^"]+)">', control)]
+    assert names == [c["name"] for group in catalogue["families"] for c in group["cancers"]]
+    assert '<label for="cancer">Cancer</label>' in body
+
+
 def test_search_gives_what_the_page_shows(client):
     body = client.get("/api/search", query_string={"q": "how is penile cancer diagnosed", "k": 20}).get_json()
     results = body["results"]
@@ -97,13 +109,16 @@ def test_search_gives_what_the_page_shows(client):
     page = client.get(f"/documents/{first['doc_id']}?start={first['start']}&end={first['end']}")
     marked = page.get_data(as_text=True).split('<mark id="passage" tabindex="-1">', 1)[1].split("</mark>", 1)[0]
     assert html.unescape(marked) == first["quote"]
-    # the publisher comes from the document when the search result has none
+    # the publisher and the dates come with each result, as the document gives them
     document = client.get(f"/api/documents/{first['doc_id']}").get_json()
-    assert document["publisher"] and document["title"] == first["title"]
+    assert document["publisher"] == first["publisher"] and document["title"] == first["title"]
+    for date in ("last_reviewed", "last_updated", "retrieved", "date_note"):
+        assert first[date] == document[date]
 
 
 @pytest.mark.parametrize("query_string, code", [({"q": ""}, "missing_query"), ({"q": "x" * 5000}, "query_too_long"),
-                                                ({"q": "sarcoma", "k": "21"}, "invalid_k")])
+                                                ({"q": "sarcoma", "k": "21"}, "invalid_k"),
+                                                ({"q": "sarcoma", "cancer": "zorblaxoma"}, "unknown_cancer")])
 def test_search_errors_have_the_shape_the_page_reads(client, query_string, code):
     response = client.get("/api/search", query_string=query_string)
     body = response.get_json()
