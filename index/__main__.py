@@ -1,6 +1,7 @@
 """Command line for maintainers and nurses: build, verify, search and eval.
 
     python -m index build [--force]
+    python -m index vectors                               (build, then write knowledge/vectors/ from the index)
     python -m index verify
     python -m index search "query" [--k N] [--json]      (no query: one query per stdin line, JSON lines out)
     python -m index eval [--set FILE ...] [--json]
@@ -38,7 +39,13 @@ def _refused(errors: list, where: str) -> int:
     return EXIT_FAILED
 
 
-def command_build(args: argparse.Namespace) -> int:
+def shipped_vectors_dir() -> Path:
+    """Shipped passage vectors live beside the documents: knowledge/vectors/ (index/shipped_vectors.py)."""
+    return settings.get("knowledge_dir").parent / "vectors"
+
+
+def _build(force: bool) -> tuple[int, Any]:
+    """Runs an incremental build; (exit code, the embedder it used)."""
     from index.build import BuildLocked, IndexBuilder, InvalidDocuments
     from index.chunker import Chunker
     from index.embedder import Embedder
@@ -48,22 +55,46 @@ def command_build(args: argparse.Namespace) -> int:
     try:
         vocabulary = load_vocabulary(settings.get("cancer_vocabulary"))
     except VocabularyError as exc:
-        return _refused(exc.errors, "in the cancer vocabulary")
+        return _refused(exc.errors, "in the cancer vocabulary"), None
     print(f"Indexing {knowledge_dir} into {index_dir}", file=sys.stderr)
+    embedder = Embedder.from_settings()
     builder = IndexBuilder(
-        knowledge_dir, index_dir, Embedder.from_settings(),
+        knowledge_dir, index_dir, embedder,
         Chunker(settings.get("chunk_max_chars"), settings.get("chunk_hard_max_chars")),
         exact_max=settings.get("exact_index_max"), batch_size=settings.get("embed_batch_size"),
         keep_builds=settings.get("keep_builds"), trials_dir=settings.records_dir("trials"),
-        organisations_dir=settings.records_dir("organisations"), vocabulary=vocabulary)
+        organisations_dir=settings.records_dir("organisations"), vocabulary=vocabulary,
+        vectors_dir=shipped_vectors_dir())
     try:
-        summary = builder.run(force=args.force)
+        summary = builder.run(force=force)
     except InvalidDocuments as exc:
-        return _refused(exc.errors, "found")
+        return _refused(exc.errors, "found"), None
     except BuildLocked as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_FAILED, None
     print("\n".join(summary.lines()))
+    return EXIT_OK, embedder
+
+
+def command_build(args: argparse.Namespace) -> int:
+    return _build(args.force)[0]
+
+
+def command_vectors(args: argparse.Namespace) -> int:
+    """Brings the index up to date, then writes its vectors as the shipped ones (only files that differ)."""
+    from index.shipped_vectors import model_key, write_from_snapshot
+    from index.store import load_current
+
+    code, embedder = _build(force=False)
+    if code != EXIT_OK:
+        return code
+    snapshot = load_current(settings.get("index_dir"))
+    if model_key(snapshot.manifest["model"]) != model_key(embedder.to_dict()):
+        print("error: the index was built by another model than the one running; run `python -m index build --force`.",
+              file=sys.stderr)
+        return EXIT_FAILED
+    summary = write_from_snapshot(shipped_vectors_dir(), snapshot)
+    print(summary.line())
     return EXIT_OK
 
 
@@ -144,6 +175,8 @@ def parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="validate documents and (re)build the index incrementally")
     build.add_argument("--force", action="store_true", help="re-embed every document")
     build.set_defaults(run=command_build)
+    commands.add_parser("vectors", help="build, then write the index's vectors to knowledge/vectors/ (only what changed)"
+                        ).set_defaults(run=command_vectors)
     commands.add_parser("verify", help="check the index is whole and matches knowledge/").set_defaults(run=command_verify)
     search = commands.add_parser("search", help="search passages; no query reads queries from stdin")
     search.add_argument("query", nargs="?", help="what to look for")

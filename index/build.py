@@ -23,6 +23,7 @@ from knowledge.document_format import Document, ValidationError, load_documents
 from index.embedder import Embedder
 from index.lexical import LexicalIndex, Tokenizer
 from index.sections import SectionIndex
+from index.shipped_vectors import ShippedVectors
 from index.store import (BUILDS, FORMAT_VERSION, IndexError_, IndexSnapshot, current_build, load_build, publish,
                          write_build)
 
@@ -49,6 +50,7 @@ class BuildSummary:
     passages_added: int = 0
     passages_removed: int = 0
     passages_reused: int = 0
+    passages_shipped: int = 0
     passages_embedded: int = 0
     passages_total: int = 0
     seconds: float = 0.0
@@ -61,7 +63,9 @@ class BuildSummary:
             f"Documents: {len(self.documents_added)} added, {len(self.documents_changed)} changed, "
             f"{len(self.documents_removed)} removed, {self.documents_unchanged} unchanged.",
             f"Passages: {self.passages_added} added, {self.passages_removed} removed, "
-            f"{self.passages_reused} reused; {self.passages_embedded} embedded; {self.passages_total} in the index.",
+            f"{self.passages_reused} reused; "
+            + (f"{self.passages_shipped} from shipped vectors, " if self.passages_shipped else "")
+            + f"{self.passages_embedded} embedded; {self.passages_total} in the index.",
         ]
         for label, ids in (("added", self.documents_added), ("changed", self.documents_changed),
                            ("removed", self.documents_removed)):
@@ -147,7 +151,7 @@ class IndexBuilder:
                  tokenizer: Tokenizer | None = None, exact_max: int = 50_000, batch_size: int = 64,
                  keep_builds: int = 2, progress: TextIO | None = sys.stderr,
                  trials_dir: Path | None = None, organisations_dir: Path | None = None,
-                 vocabulary: CancerVocabulary | None = None):
+                 vocabulary: CancerVocabulary | None = None, vectors_dir: Path | None = None):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if keep_builds < 0:
@@ -164,6 +168,7 @@ class IndexBuilder:
         self.trials_dir = trials_dir
         self.organisations_dir = organisations_dir
         self.vocabulary = vocabulary
+        self.vectors_dir = vectors_dir  # shipped vectors (shipped_vectors.py), used for what the previous build lacks
 
     def expected(self) -> dict[str, Any]:
         """What an index must have been built with to be reused or served by this configuration."""
@@ -247,6 +252,12 @@ class IndexBuilder:
                 summary.seconds = time.perf_counter() - started
                 return summary
 
+            # What the previous build lacks comes from the shipped vectors, else is embedded (--force: all embedded).
+            shipped = ShippedVectors(self.vectors_dir, self.embedder) if self.vectors_dir and not force else None
+            from_shipped = shipped.find([passages[i].context for i in to_embed]) if shipped else {}
+            for row, vector in from_shipped.items():
+                vectors[to_embed[row]] = vector
+            to_embed = [position for row, position in enumerate(to_embed) if row not in from_shipped]
             embedded = self._embed([passages[i].context for i in to_embed])
             for row, position in enumerate(to_embed):
                 vectors[position] = embedded[row]
@@ -254,7 +265,7 @@ class IndexBuilder:
                       else np.zeros((0, expected["model"]["dimension"]), dtype=np.float32))
             dense = DenseIndex.build(matrix, self.exact_max)
             lexical = LexicalIndex.build([p.context for p in passages], self.tokenizer)
-            sections = self._sections(passages, previous)
+            sections = self._sections(passages, previous, shipped)
             build_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(3)
             manifest = {
                 "format": FORMAT_VERSION, "build_id": build_id,
@@ -273,14 +284,21 @@ class IndexBuilder:
             publish(self.index_dir, final, self.keep_builds)
             summary.build_id = build_id
             summary.passages_embedded = len(to_embed)
+            summary.passages_shipped = len(from_shipped)
+            if shipped is not None and shipped.warning:
+                summary.note = "\n".join(filter(None, [summary.note, shipped.warning]))
             summary.passages_total = len(passages)
             summary.seconds = time.perf_counter() - started
             return summary
 
-    def _sections(self, passages: list[Passage], previous: IndexSnapshot | None) -> SectionIndex:
+    def _sections(self, passages: list[Passage], previous: IndexSnapshot | None,
+                  shipped: ShippedVectors | None = None) -> SectionIndex:
         labels = SectionIndex.labels_for(passages)
         known = dict(zip(previous.sections.labels, previous.sections.vectors)) if previous else {}
         missing = [label for label in labels if label not in known]
+        if missing and shipped is not None:
+            known.update((missing[row], vector) for row, vector in shipped.find(missing).items())
+            missing = [label for label in missing if label not in known]
         if missing:
             known.update(zip(missing, self.embedder.encode(missing, batch_size=self.batch_size)))
         dimension = self.embedder.dimension

@@ -1,8 +1,8 @@
 """Fixtures shared by every layer's tests: the embedding model and an index of the shipped knowledge.
 
 Both are built once per session: the model loads in a few seconds. The real index is built
-incrementally in var/cache/test-real-index (about a minute the first time on 2 cores, a second when
-nothing changed; the build re-embeds whatever changed) and copied to a temporary folder, so tests
+incrementally in var/cache/test-real-index from the vectors shipped in knowledge/vectors/ (a few
+seconds the first time; the build embeds only what they and the previous build lack) and copied to a temporary folder, so tests
 never touch var/index and may change their copy.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ def real_index_dir(tmp_path_factory, embedder) -> Path:
         try:
             IndexBuilder(KNOWLEDGE / "documents", cached, embedder, Chunker(), progress=None,
                          trials_dir=KNOWLEDGE / "trials", organisations_dir=KNOWLEDGE / "organisations",
-                         vocabulary=load_vocabulary()).run()
+                         vocabulary=load_vocabulary(), vectors_dir=KNOWLEDGE / "vectors").run()
             break
         except BuildLocked:
             time.sleep(0.5)
