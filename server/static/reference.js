@@ -186,7 +186,7 @@
   }
 
   function dateNote(result) {
-    return typeof result.date_note === "string" ? result.date_note.trim() : "";
+    return typeof result.date_note === "string" && result.date_note.trim() ? result.date_note : "";
   }
 
   /** The date note, its closing "Check the publisher's current page" (added if missing) linked to the url. */

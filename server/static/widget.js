@@ -331,7 +331,7 @@
 
   function renderDateNote(citation) {
     // The note, its closing "Check the publisher's current page" (added if missing) linked to the source.
-    const note = citation.date_note.trim();
+    const note = citation.date_note;
     const paragraph = el("p", "meta date-note");
     const original = safeHref(citation.url);
     if (!original) {

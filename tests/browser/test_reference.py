@@ -10,9 +10,13 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from knowledge.cancer_vocabulary import load_vocabulary
+
 QUERY = "how is penile cancer diagnosed"  # its passages all come from one document
 BROAD_QUERY = "radiation therapy side effects"  # passages from many documents
 XSS = "<img src=x onerror=alert(1)>"
+VOCABULARY = load_vocabulary()
+BROAD_CANCER = "head and neck cancer"  # covered, and so are narrower cancers it includes
 
 
 @pytest.fixture
@@ -97,6 +101,87 @@ def test_filter_by_document_shows_only_its_passages(page, server_url, console, s
     select.select_option("")
     expect(page.locator("#results > li:visible")).to_have_count(total)
     assert_clean(page, console)
+
+
+def shown_documents(page) -> set[str]:
+    return set(results(page).evaluate_all("items => items.map(i => i.dataset.doc)"))
+
+
+def assert_about(page, server_url, doc_ids, cancer: str) -> list[list[str]]:
+    """Every document is about the cancer or a narrower one it includes: no other cancer, no general page.
+    Returns their cancer_types."""
+    allowed = {cancer, *VOCABULARY.descendants(cancer)}
+    found = []
+    for doc_id in doc_ids:
+        document = page.evaluate("url => fetch(url).then(r => r.json())", f"{server_url}/api/documents/{doc_id}")
+        assert allowed & set(document["cancer_types"]), (doc_id, document["cancer_types"])
+        found.append(document["cancer_types"])
+    return found
+
+
+def test_filter_by_cancer_searches_only_its_pages_and_is_part_of_the_link(page, server_url, console, screenshot):
+    items = search(page, server_url, BROAD_QUERY)
+    everything = shown_documents(page)
+    cancer = page.get_by_label("Cancer", exact=True)
+    expect(cancer).to_have_value("")
+    expect(cancer.locator(f"option[value='{BROAD_CANCER}']")).to_have_text(BROAD_CANCER)  # from the catalogue
+    with page.expect_request(lambda r: "/api/search?" in r.url) as searched:
+        cancer.select_option(BROAD_CANCER)
+    assert parse_qs(urlsplit(searched.value.url).query) == {"q": [BROAD_QUERY], "k": ["20"], "cancer": [BROAD_CANCER]}
+    expect(page.locator("#status")).to_have_text(
+        re.compile(rf"^\d+ passages? from \d+ documents? about {BROAD_CANCER} · \d+\.\d\d s$"))
+    assert parse_qs(urlsplit(page.url).query) == {"q": [BROAD_QUERY], "cancer": [BROAD_CANCER]}
+    filtered = shown_documents(page)
+    assert filtered and filtered != everything
+    kinds = assert_about(page, server_url, filtered, BROAD_CANCER)
+    assert any(BROAD_CANCER not in types for types in kinds)  # pages about a kind of it (salivary gland cancer...)
+    screenshot(page, "by-cancer")
+
+    count = items.count()
+    page.reload()  # a bookmark or a shared link gives the same search
+    expect(cancer).to_have_value(BROAD_CANCER)
+    expect(items).to_have_count(count)
+    assert shown_documents(page) == filtered
+
+    page.go_back()  # the search before the filter
+    expect(cancer).to_have_value("")
+    expect(page.locator("#status")).to_have_text(re.compile(r"^\d+ passages? from \d+ documents? · "))
+    assert shown_documents(page) == everything and "cancer" not in parse_qs(urlsplit(page.url).query)
+    page.go_forward()
+    expect(cancer).to_have_value(BROAD_CANCER)
+    cancer.select_option("")  # all cancers again
+    expect(page.locator("#status")).to_have_text(re.compile(r"^\d+ passages? from \d+ documents? · "))
+    assert parse_qs(urlsplit(page.url).query) == {"q": [BROAD_QUERY]}
+    assert_clean(page, console)
+
+
+def test_the_cancers_page_links_each_cancer_to_a_search_of_its_pages(page, server_url, console):
+    page.goto(f"{server_url}/cancers")
+    page.get_by_role("link", name="Search the pages about thymoma").click()
+    expect(page).to_have_url(f"{server_url}/reference?cancer=thymoma")
+    cancer = page.get_by_label("Cancer", exact=True)
+    expect(cancer).to_have_value("thymoma")
+    expect(page.locator("#status")).to_contain_text("search the pages about thymoma")
+    box = page.get_by_role("searchbox", name="Search the documents")
+    box.fill("treatment options")
+    box.press("Enter")
+    expect(page.locator("#status")).to_have_text(re.compile(r"documents? about thymoma · "))
+    assert parse_qs(urlsplit(page.url).query) == {"q": ["treatment options"], "cancer": ["thymoma"]}
+    assert_about(page, server_url, shown_documents(page), "thymoma")
+    assert_clean(page, console)
+
+
+def test_a_link_naming_an_unknown_cancer_says_how_to_fix_it(page, server_url, console):
+    page.goto(f"{server_url}/reference?q=treatment&cancer={quote(XSS)}")
+    expect(page.locator("#status")).to_contain_text(
+        "The search did not work. No cancer in the vocabulary has this name. Use a canonical name from GET /api/cancers")
+    cancer = page.get_by_label("Cancer", exact=True)
+    expect(cancer).to_have_value(XSS)  # shown as it was asked, as text
+    expect(results(page)).to_have_count(0)
+    assert page.locator("img").count() == 0
+    cancer.select_option("")
+    expect(page.locator("#status")).to_have_text(re.compile(r"^\d+ passages? from \d+ documents? · "))
+    assert page.errors == [] and page.dialogs == []
 
 
 def test_copy_citation_puts_title_url_quote_and_passage_link_on_the_clipboard(page, server_url, console):
@@ -260,14 +345,20 @@ def test_keyboard_only_search_filter_and_copy(page, server_url, console):
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Search")).to_be_focused()
     page.keyboard.press("Tab")
+    expect(page.get_by_label("Cancer", exact=True)).to_be_focused()
+    page.keyboard.press("Tab")
     select = page.get_by_label("Filter by document")
     expect(select).to_be_focused()
     page.keyboard.press("ArrowDown")  # the first document
     doc_id = select.input_value()
     assert doc_id
     expect(page.locator("#status")).to_contain_text("Showing")
+    shown = page.locator("#results > li:visible").first
+    if shown.locator(".date-note a").count():  # a date note's link to the publisher's current page comes first
+        page.keyboard.press("Tab")
+        expect(shown.locator(".date-note a")).to_be_focused()
     page.keyboard.press("Tab")
-    copy = page.locator("#results > li:visible").first.get_by_role("button", name="Copy citation")
+    copy = shown.get_by_role("button", name="Copy citation")
     expect(copy).to_be_focused()
     outline = copy.evaluate("b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth")
     assert outline.startswith("solid") and not outline.endswith(" 0px")  # focus is visible
@@ -286,7 +377,7 @@ def test_fits_a_phone_screen(page, server_url, console, screenshot):
     page.set_viewport_size({"width": 375, "height": 740})
     search(page, server_url)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    for selector in ("#q", "#search-button", "#doc-filter", "#results > li:first-child .card"):
+    for selector in ("#q", "#search-button", "#cancer", "#doc-filter", "#results > li:first-child .card"):
         box = page.locator(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, selector
     screenshot(page, "phone")

@@ -81,7 +81,15 @@ def test_answer_shows_numbered_citation_cards(page, host_site, server_url, scree
     expect(first.locator("details")).to_have_attribute("open", "")
     expect(first.locator("summary")).to_be_focused()
     expect(first.locator(".quote")).to_have_text(citations[0]["quote"])
-    expect(first).to_contain_text("Last reviewed")
+    for key, label in (("last_reviewed", "Last reviewed"), ("last_updated", "Record last updated"),
+                       ("retrieved", "Retrieved")):  # each date the citation gives, under its own label
+        if citations[0][key]:
+            expect(first).to_contain_text(label + " ")
+        else:
+            expect(first).not_to_contain_text(label)
+    if citations[0]["date_note"]:  # else tests/browser/test_source_dates.py shows one
+        expect(first.get_by_role("link", name="Check the publisher's current page")).to_have_attribute(
+            "href", citations[0]["url"])
     passage = first.get_by_role("link", name="Open the passage")
     expect(passage).to_have_attribute("href", f"{server_url}/documents/{citations[0]['doc_id']}"
                                               f"?start={citations[0]['start']}&end={citations[0]['end']}#passage")

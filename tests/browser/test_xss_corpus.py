@@ -338,7 +338,8 @@ def echo_reply(text: str, sender: str) -> list[dict]:
     return [{"recipient_id": sender, "text": text, "buttons": [{"title": text, "payload": text}], "custom": {
         "intent": text, "message_id": text,
         "citations": [{"doc_id": text, "title": text, "publisher": text, "section": text, "quote": text, "url": text,
-                       "last_reviewed": text, "start": 0, "end": 5}],
+                       "last_reviewed": text, "last_updated": text, "retrieved": text, "date_note": text,
+                       "start": 0, "end": 5}],
         "trials": [{"title": text, "status": text, "group": text, "cancer_types": [text], "phases": [text],
                     "countries": [text], "eligibility": text, "sites": [{"name": text, "city": text, "country": text}],
                     "contacts": [{"name": text, "phone": text, "email": text}], "nct_id": text,
@@ -370,7 +371,8 @@ def expected_rendering(text: str, server_url: str) -> dict:
     capital = text[:1].upper() + text[1:]
     shown = re.sub(r"\[1\]", "1", text)  # [1] is a citation marker: it becomes a button labelled 1
     return {"text": [shown], "quick": [text], "title": [text], "publisher": [text],
-            "meta": [f"Section: {text}", f"Last reviewed {text}"], "quote": [text], "cardTitle": [text, text],
+            "meta": [f"Section: {text}", f"Last reviewed {text}", f"Record last updated {text}", f"Retrieved {text}",
+                     text], "quote": [text], "cardTitle": [text, text],
             "badge": [capital, capital], "status": [text],
             "facts": [text] * 5 + [f"{text}, {text}, {text}"] * 2 + [f"{text}, {text.replace('_', ' ').lower()}"]
                      + [text] * 4,
@@ -640,14 +642,17 @@ def test_reference_search_shows_the_payloads_as_text(page, host_site, corpus_ser
 
     # every payload as every field of a search result
     hostile_results = [{"doc_id": p.text, "title": p.text, "url": p.text, "section": p.text, "publisher": p.text,
-                        "last_reviewed": p.text, "quote": p.text, "start": 0, "end": len(p.text), "score": 1.0,
+                        "last_reviewed": p.text, "last_updated": p.text, "retrieved": p.text, "date_note": p.text,
+                        "quote": p.text, "start": 0, "end": len(p.text), "score": 1.0,
                         "confidence": 0.9} for p in PAYLOADS]
     page.route("**/api/search?*", lambda route: route.fulfill(
         status=200, content_type="application/json", body=json.dumps({"query": "q", "results": hostile_results})))
     box.fill("zorblax echoed")
     box.press("Enter")
     expect(items).to_have_count(len(PAYLOADS))
-    expect(items.locator(".dated")).to_have_text([f"Dated {p.text}" for p in PAYLOADS])
+    expect(items.locator(".dated")).to_have_text([f"{label} {p.text}" for p in PAYLOADS
+                                                  for label in ("Last reviewed", "Record last updated", "Retrieved")])
+    assert items.locator(".date-note").evaluate_all("ns => ns.map(n => n.textContent)") == [p.text for p in PAYLOADS]
     shown = items.evaluate_all("""items => items.map(i => [i.dataset.doc, i.querySelector('.result-title').textContent,
         i.querySelector('.publisher').textContent, i.querySelector('.section').textContent,
         i.querySelector('blockquote.quote').textContent])""")
