@@ -89,12 +89,14 @@ QTYPE_ORDER = {qtype: i for i, qtype in enumerate(QTYPE_SECTIONS)}
 # Focus strings damaged in MedQuAD (a lost "é"). Only the title and id use the fix; the text stays as it is.
 TITLE_FIXES = {
     "Mycosis Fungoides and the Szary Syndrome": "Mycosis Fungoides and the Sézary Syndrome",
+    "Waldenstrm macroglobulinemia": "Waldenström macroglobulinemia",
 }
 # Words of a focus that keep their capital in "about <focus>" (names of people).
 PROPER_NOUNS = {"Kaposi", "Ewing", "Merkel", "Langerhans", "Sézary", "Szary", "Hodgkin", "Wilms", "Burkitt",
                 "Li-Fraumeni", "Lynch", "Cowden", "Gorlin", "Carney", "Birt-Hogg-Dubé", "Hippel-Lindau",
                 "Muir-Torre", "Peutz-Jeghers", "Waldenström", "Askin", "Buschke", "Lowenstein", "Bednar",
-                "Turcot", "Gardner", "Werner", "Bloom", "Fanconi", "Castleman", "Erdheim-Chester", "Hurthle", "Paget", "Frasier", "Denys-Drash", "Beckwith-Wiedemann", "Rothmund-Thomson",
+                "Turcot", "Gardner", "Werner", "Bloom", "Fanconi", "Castleman", "Erdheim-Chester", "Hurthle", "Paget",
+                "Frasier", "Denys-Drash", "Beckwith-Wiedemann", "Rothmund-Thomson",
                 "Nijmegen", "Costello", "Noonan", "Klinefelter", "Down"}
 
 

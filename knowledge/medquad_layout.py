@@ -93,8 +93,8 @@ def _paragraph(segment: str, rules: LayoutRules) -> list[tuple[str, str]]:
     if PHENOTYPE_TABLE_HEADER in segment:
         before, after = segment.split(PHENOTYPE_TABLE_HEADER, 1)
         rows = _table_rows(after)
-        if rows is not None:  # the header names the columns of a table that is now a list: left out
-            return _paragraph(before.strip(), rules) + [("dropped", PHENOTYPE_TABLE_HEADER)] + rows
+        if rows is not None:  # the table's header heads the list its rows became
+            return _paragraph(before.strip(), rules) + [("h3", PHENOTYPE_TABLE_HEADER)] + rows
     if not segment:
         return []
     if not rules.question_headings:
@@ -112,9 +112,9 @@ def _paragraph(segment: str, rules: LayoutRules) -> list[tuple[str, str]]:
 
 
 def answer_blocks(answer: str, rules: LayoutRules = LayoutRules()) -> list[tuple[str, str]]:
-    """Split a raw MedQuAD answer into ('h3' | 'p' | 'li' | 'dropped', text) elements.
+    """Split a raw MedQuAD answer into ('h3' | 'p' | 'li', text) elements.
 
-    Text is whitespace-collapsed but otherwise untouched; 'dropped' text is not rendered.
+    Text is whitespace-collapsed but otherwise untouched.
     """
     paragraph_break = re.compile(r"[ \t]{%d,}" % rules.paragraph_spaces)
     elements: list[tuple[str, str]] = []
@@ -150,8 +150,6 @@ def render_elements(elements: list[tuple[str, str]]) -> str:
     out: list[str] = []
     previous = None
     for kind, text in elements:
-        if kind == "dropped":
-            continue
         if kind == "h3":
             line = f"### {text}"
         elif kind == "li":
@@ -170,7 +168,7 @@ def answer_to_markdown(answer: str, rules: LayoutRules = LayoutRules(), collecti
     kept, removed = strip_boilerplate(answer, collection)
     elements = answer_blocks(kept, rules)
     markdown = render_elements(elements)
-    check_verbatim(answer, markdown, removed + [text for kind, text in elements if kind == "dropped"])
+    check_verbatim(answer, markdown, removed)
     return markdown
 
 
