@@ -15,7 +15,7 @@ from typing import Any, Callable
 from index.search import RETRIEVERS, Searcher
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
-DEFAULT_SETS = (DATA_DIR / "medquad.jsonl", DATA_DIR / "questions.jsonl")
+DEFAULT_SETS = (DATA_DIR / "medquad.jsonl", DATA_DIR / "medquad_rare.jsonl", DATA_DIR / "questions.jsonl")
 DEPTH = 10
 
 

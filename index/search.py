@@ -72,11 +72,15 @@ class Searcher:
     """Answers queries from one index snapshot; `reload_if_changed` swaps to a newer build."""
 
     def __init__(self, snapshot: IndexSnapshot, embedder: Embedder, fusion: Fusion | None = None,
-                 candidates: int = 50, index_dir: Path | None = None, section_candidates: int = 3):
+                 candidates: int = 50, index_dir: Path | None = None, section_candidates: int = 3,
+                 scoped_fusion: Fusion | None = None):
         if candidates < 1:
             raise ValueError(f"candidates must be at least 1, got {candidates}")
         self.embedder = embedder
         self.fusion = fusion or Fusion()
+        # Within one cancer's pages (a `doc_ids` search) every page has the same topic, so the section on
+        # the aspect asked about decides more; across the corpus the passage itself must.
+        self.scoped_fusion = scoped_fusion or self.fusion
         self.candidates = candidates
         self.section_candidates = section_candidates
         self.index_dir = index_dir
@@ -90,7 +94,8 @@ class Searcher:
         index_dir = get("index_dir")
         snapshot = load_current(index_dir, expected_build(embedder, overrides))
         fusion = Fusion(get("dense_weight"), get("section_weight"), get("lexical_weight"))
-        return cls(snapshot, embedder, fusion, get("candidates"), index_dir, get("section_candidates"))
+        scoped = Fusion(get("dense_weight"), get("scoped_section_weight"), get("lexical_weight"))
+        return cls(snapshot, embedder, fusion, get("candidates"), index_dir, get("section_candidates"), scoped)
 
     def use(self, snapshot: IndexSnapshot) -> None:
         """Serve from `snapshot` from now on. Callers that run queries on other threads pause them first."""
@@ -162,7 +167,8 @@ class Searcher:
             candidate.lexical = float(lexical_scores[candidate.position])
             candidate.coverage = self._coverage(query_weights, self._stems_of(snapshot, candidate.position))
         if retriever == "hybrid":
-            ranked = self.fusion.run(list(candidates.values()))
+            fusion = self.fusion if allowed is None else self.scoped_fusion
+            ranked = fusion.run(list(candidates.values()))
         else:
             key = "dense" if retriever == "dense" else "lexical"
             ranked = sorted(candidates.values(), key=lambda c: (-getattr(c, key), c.position))

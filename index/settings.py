@@ -41,6 +41,7 @@ SETTINGS: list[Setting] = [
     Setting("exact_index_max", 50_000, "Up to this many passages, dense search is exact; above, HNSW.", int),
     Setting("dense_weight", 0.6, "Hybrid score weight of query-passage embedding similarity.", float),
     Setting("section_weight", 0.5, "Hybrid score weight of section heading similarity, relative within a document.", float),
+    Setting("scoped_section_weight", 2.0, "Section weight when a search is limited to a few documents (one cancer's pages): among them, the section on what is asked decides (calibrated in docs/benchmarks.md).", float),
     Setting("lexical_weight", 0.2, "Hybrid score weight of BM25 (divided by the best BM25 score).", float),
     Setting("section_candidates", 3, "Best-matching sections whose passages all join the candidates.", int),
     Setting("candidates", 50, "Passages each retriever proposes before fusion.", int),
