@@ -93,14 +93,21 @@ class CancerVocabulary:
         return found.name if found else None
 
     def names_in_title(self, title: str) -> list[str]:
-        """The cancers a document title names: "Thymoma and Thymic Carcinoma" -> [thymoma, thymic carcinoma].
-        The whole title first, then without its bracketed part, then each part joined by "and"."""
+        """The cancers a document title names: "Thymoma and Thymic Carcinoma" -> [thymoma, thymic carcinoma];
+        "Wilms Tumor and Other Childhood Kidney Tumors" -> [childhood kidney tumor, Wilms tumor];
+        "Plasma Cell Neoplasms (Including Multiple Myeloma)" -> [plasma cell neoplasm, multiple myeloma].
+        The whole title, then without its bracketed part, then each part joined by "and" or "and other"
+        and what the brackets include; every part must name a cancer for the parts to count."""
         plain = re.sub(r"\s*\([^)]*\)", "", title).strip()
-        for candidate in (title, plain):
-            if self.lookup(candidate):
-                return [self.lookup(candidate) or ""]
-        parts = [self.lookup(part) for part in re.split(r"\s+and\s+", plain)]
-        return list(dict.fromkeys(parts)) if parts and all(parts) else []  # type: ignore[arg-type]
+        found = [name for name in (self.lookup(title), self.lookup(plain)) if name]
+        parts = [self.lookup(part) for part in re.split(r"\s+and\s+(?:other\s+)?", plain, flags=re.I)]
+        if len(parts) > 1 and all(parts):
+            found.extend(p for p in parts if p)
+        for bracketed in re.findall(r"\(([^)]*)\)", title):
+            name = self.lookup(re.sub(r"(?i)^\s*(?:including|or|also called)\s+", "", bracketed))
+            if name and found:
+                found.append(name)
+        return list(dict.fromkeys(found))
 
     def names_in_conditions(self, conditions: Iterable[str]) -> list[str]:
         """The cancers a registry's condition list names, in its own wording too: "Carcinoma, Adenoid

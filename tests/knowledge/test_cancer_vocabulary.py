@@ -118,3 +118,17 @@ def test_a_missing_file_names_the_setting(tmp_path):
 def test_families_are_the_documented_ones(vocabulary):
     assert set(vocabulary.families()) <= set(FAMILIES)
     assert VOCABULARY_FILE.name == "cancers.yml"
+
+
+@pytest.mark.parametrize("title, names", [
+    ("Thymoma and Thymic Carcinoma", ["thymoma", "thymic carcinoma"]),
+    ("Wilms Tumor and Other Childhood Kidney Tumors", ["childhood kidney tumor", "Wilms tumor"]),
+    ("Plasma Cell Neoplasms (Including Multiple Myeloma)", ["plasma cell neoplasm", "multiple myeloma"]),
+    ("Intraocular (Uveal) Melanoma", ["intraocular melanoma"]),
+    ("Childhood Acute Myeloid Leukemia and Other Myeloid Malignancies", ["childhood acute myeloid leukemia"]),
+    ("Chordoma", ["chordoma"]),
+    ("Tea and Biscuits", []),
+])
+def test_a_title_names_every_cancer_it_is_about(vocabulary, title, names):
+    """A page on "X and other Ys" or "Ys (including X)" is a page on X too: a question on X finds it."""
+    assert vocabulary.names_in_title(title) == names
