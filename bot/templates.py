@@ -10,9 +10,12 @@ CAPABILITIES = (
     "organisations. I can't diagnose, and I can't advise on your own treatment: your care team can."
 )
 COVERED_CANCERS = (
-    "My sources have information about these cancers: {cancers}. I recognise many more, and I'll tell you "
-    "plainly when my sources don't cover one."
+    "My sources have information about {count} cancers and cancer syndromes. {groups} The full list, with "
+    "every source, is on the Cancers page of this site (/cancers). Ask me about any of them by name: I "
+    "recognise many more, and I'll tell you plainly when my sources don't cover one."
 )
+COVERED_GROUP = "{family}: {names}."
+GROUP_EXAMPLES = 4  # the cancers named per group in the chat; the Cancers page lists them all
 HANDOFF = (
     "I can't put you through to a person from here. Please contact your specialist nurse or your care "
     "team directly, using the phone number in your appointment letter or from your hospital. If you feel "

@@ -53,11 +53,22 @@ class ActionBotCapabilities(_Template, Action):
         naming a cancer ("do you cover thymoma?") is answered about that cancer instead."""
         if resources.get().linker.run(text_of(tracker)):
             return ActionAnswerQuestion().run(dispatcher, tracker, domain)
-        covered = listing([c["name"] for f in resources.get().coverage.catalogue()["families"] for c in f["cancers"]],
-                          "and")
-        send(dispatcher, [Message(self.text), Message(templates.COVERED_CANCERS.format(cancers=covered),
+        send(dispatcher, [Message(self.text), Message(covered_cancers(resources.get().coverage.catalogue()),
                                                       buttons=list(self.buttons))], self.intent)
         return []
+
+
+def covered_cancers(catalogue: dict[str, Any]) -> str:
+    """The covered cancers in a few lines: how many, and per group those with the most pages first."""
+    groups, count = [], 0
+    for family in catalogue["families"]:
+        cancers = sorted(family["cancers"], key=lambda c: (-len(c["documents"]), c["name"].lower()))
+        count += len(cancers)
+        names = [c["name"] for c in cancers[:templates.GROUP_EXAMPLES]]
+        more = len(cancers) - len(names)
+        named = listing(names + [f"{more} more"], "and") if more else listing(names, "and")
+        groups.append(templates.COVERED_GROUP.format(family=family["family"].capitalize(), names=named))
+    return templates.COVERED_CANCERS.format(count=count, groups=" ".join(groups))
 
 
 class ActionHumanHandoff(_Template, Action):

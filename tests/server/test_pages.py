@@ -91,7 +91,13 @@ def test_which_cancers_do_you_cover_lists_them_in_the_chat(client, loaded):
     reply = client.post("/api/chat", json={"session_id": "cover", "message": "which cancers do you cover?"}).get_json()
     assert reply["intent"] == "bot_capabilities"
     listed = reply["messages"][-1]["text"]
-    assert "thymoma" in listed and "Kaposi sarcoma" in listed and uncovered_cancer(loaded) not in listed
+    catalogue = loaded.coverage.catalogue()
+    covered = [c for f in catalogue["families"] for c in f["cancers"]]
+    assert f"information about {len(covered)} cancers" in listed and "/cancers" in listed
+    for family in catalogue["families"]:  # every group, with its best-covered cancer, in a few lines
+        best = min(family["cancers"], key=lambda c: (-len(c["documents"]), c["name"].lower()))
+        assert f"{family['family'].capitalize()}: {best['name']}" in listed
+    assert uncovered_cancer(loaded) not in listed and len(listed) < 2500
 
 
 def uncovered_cancer(loaded) -> str:
