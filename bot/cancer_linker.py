@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from rapidfuzz.distance import Levenshtein
+
 from bot.english import is_english_word
-from bot.entities import EntityExtractor, _tokens
+from bot.entities import EntityExtractor, _edits_allowed, _tokens
 from index.lexical import STOPWORDS
 from knowledge.cancer_vocabulary import CancerVocabulary
 
@@ -93,6 +95,12 @@ def _specific(word: str) -> bool:
     return word not in FUNCTION_WORDS and word not in MODIFIERS and word not in GENERIC_HEADS and not word.isdigit()
 
 
+def _names(word: str) -> bool:
+    """Does this word of a cancer's name say which cancer it is? A letter does ("T-cell lymphoma"),
+    though a message's "t" is mostly a contraction's."""
+    return _specific(word) or (len(word) == 1 and word.isalpha() and word not in MODIFIERS and word != "a")
+
+
 class CancerLinker:
     def __init__(self, vocabulary: CancerVocabulary, extractor: EntityExtractor):
         self.vocabulary = vocabulary
@@ -109,7 +117,8 @@ class CancerLinker:
         """The cancers the message is about, in order; negated ones only when nothing else is named."""
         tokens = _tokens(text)
         known = [(e.start, e.end, e.value, e.text) for e in self.extractor.run(text) if e.entity == "cancer_type"]
-        mentions = [CancerMention(value, written, start, end) for start, end, value, written in known]
+        mentions = [self._misspelt_narrower(text, tokens, CancerMention(value, written, start, end))
+                    for start, end, value, written in known]
         for start, end in self._neoplasm_phrases(tokens):
             inside = [m for m in mentions if m.start >= start and m.end <= end]
             overlapping = [m for m in mentions if m.start < end and m.end > start]
@@ -162,6 +171,34 @@ class CancerLinker:
                 spans.append((tokens[first][1], tokens[last][2]))
         return spans
 
+    def _misspelt_narrower(self, text: str, tokens: list[tuple[str, int, int]], mention: CancerMention) -> CancerMention:
+        """A broad name after words that misspell the rest of a narrower cancer's name is that cancer:
+        "mantel cell lymphoma" is mantle cell lymphoma, even though "mantel" is an English word (so the
+        extractor took it for no typo), not lymphoma. Only the names of the broad cancer's narrower ones
+        are tried, of as many words, within the extractor's allowed edits, and only one may be nearest."""
+        narrower = self.vocabulary.descendants(mention.name or "")
+        first = next((i for i, (_, s, _) in enumerate(tokens) if s == mention.start), None)
+        if not narrower or first is None:
+            return mention
+        keys = {key: name for key, (entity, name) in self.extractor.phrases.items()
+                if entity == "cancer_type" and name in narrower}
+        said = " ".join(_tokens_of(mention.text))
+        for before in range(min(3, first), 0, -1):
+            words = [w for w, _, _ in tokens[first - before:first]]
+            if any(w in FUNCTION_WORDS or w in _STOP_EXTENT or w in MODIFIERS for w in words) or \
+                    _CLAUSE_BREAK.search(text[tokens[first - before][1]:mention.start]):
+                continue
+            phrase = " ".join(words + [said])
+            near = [(Levenshtein.distance(phrase, key), key) for key in keys
+                    if key.endswith(" " + said) and len(key.split()) == len(phrase.split())]
+            near = [(d, key) for d, key in near if 0 < d <= _edits_allowed(phrase)]
+            best = min((d for d, _ in near), default=None)
+            names = {keys[key] for d, key in near if d == best}
+            if len(names) == 1:
+                start = tokens[first - before][1]
+                return CancerMention(names.pop(), text[start:mention.end], start, mention.end)
+        return mention
+
     def _narrower(self, broad: CancerMention, words: list[str]) -> str | None:
         """The narrower cancer of a broad one that one of whose names says just these words and the broad
         name's ("lung neuroendocrine tumor" for "neuroendocrine tumour of the lung"), if exactly one does;
@@ -171,7 +208,7 @@ class CancerLinker:
         for name in self.vocabulary.descendants(broad.name or ""):
             cancer = self.vocabulary.get(name)
             if cancer and any(set(words) <= set(_tokens_of(p)) and not [w for w in set(_tokens_of(p)) - said
-                                                                        if _specific(w)] for p in cancer.phrases):
+                                                                        if _names(w)] for p in cancer.phrases):
                 found.append(name)
         return found[0] if len(found) == 1 else None
 

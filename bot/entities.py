@@ -111,6 +111,8 @@ class EntityExtractor:
             raise ValueError(f"min_fuzzy_length must be at least 3, got {min_fuzzy_length}")
         self.min_fuzzy_length = min_fuzzy_length
         self.known_words = {fold(w) for w in known_words}
+        # How specific each cancer is: how many broader cancers it is a kind of (MALT lymphoma 3, gastric lymphoma 2).
+        self._depth = {c.name: len(cancers.ancestors(c.name)) for c in cancers.types} if cancers is not None else {}
         self.phrases: dict[str, tuple[str, str]] = {}  # folded phrase -> (entity, canonical)
         abbreviations: set[str] = set()
         if cancers is not None:
@@ -171,13 +173,14 @@ class EntityExtractor:
         # times (routing, delexicalising for intents, the actions' slot checks).
         tokens = _tokens(text)
         owner: list[Entity | None] = [None] * len(tokens)  # the entity each token belongs to
+        less_specific = self._less_specific(tokens, text)
         # Every exact name first, longest first; then typos among the rest. A misspelt longer name may
         # take in whole exact ones ("uterin sarcoma" holds "sarcoma"), never part of one.
         for fuzzy in (False, True):
             for size in range(min(self._longest, len(tokens)), 0, -1):
                 for i in range(len(tokens) - size + 1):
                     inside = owner[i:i + size]
-                    if (not fuzzy and any(inside)) or all(inside):
+                    if (not fuzzy and (any(inside) or (i, size) in less_specific)) or all(inside):
                         continue
                     if fuzzy and any(e is not None and (e.start < tokens[i][1] or e.end > tokens[i + size - 1][2])
                                      for e in inside):
@@ -197,6 +200,34 @@ class EntityExtractor:
                     owner[i:i + size] = [Entity(hit[0], hit[1], text[start:end], start, end, score)] * size
         found = {id(e): e for e in owner if e is not None}
         return tuple(sorted(found.values(), key=lambda e: e.start))
+
+    def _exact_names(self, tokens: list[tuple[str, int, int]], text: str) -> list[tuple[int, int, str]]:
+        """Every cancer name written exactly: (first token, word count, canonical name)."""
+        found = []
+        for size in range(min(self._longest, len(tokens)), 0, -1):
+            for i in range(len(tokens) - size + 1):
+                phrase = " ".join(t for t, _, _ in tokens[i:i + size])
+                hit = self.phrase(phrase)
+                if hit is None or hit[0] != "cancer_type":
+                    continue
+                if phrase in self.capitals_only and not _in_capitals(text[tokens[i][1]:tokens[i + size - 1][2]]):
+                    continue
+                found.append((i, size, hit[1]))
+        return found
+
+    def _less_specific(self, tokens: list[tuple[str, int, int]], text: str) -> set[tuple[int, int]]:
+        """Exact names that overlap a more specific one, neither holding the other: "MALT lymphoma of
+        the stomach" is one mention, of MALT lymphoma (a kind of marginal zone lymphoma), not of gastric
+        lymphoma ("lymphoma of the stomach"). A name that holds another still wins by length."""
+        names = self._exact_names(tokens, text) if self._depth else []
+        beaten = set()
+        for i, size, name in names:
+            for j, other_size, other in names:
+                overlap = i < j + other_size and j < i + size
+                holds = (i <= j and j + other_size <= i + size) or (j <= i and i + size <= j + other_size)
+                if overlap and not holds and self._depth.get(other, 0) > self._depth.get(name, 0):
+                    beaten.add((i, size))
+        return beaten
 
     def phrase(self, phrase: str) -> tuple[str, str] | None:
         """A known phrase as written, with plurals made singular ("soft tissues"), or with a word split

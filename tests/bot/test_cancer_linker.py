@@ -77,6 +77,34 @@ def test_a_broad_name_made_specific_by_a_site_is_another_cancer(loaded):
     assert names(loaded, "Ewing sarcoma of the leg") == ["Ewing sarcoma"]
 
 
+def test_words_that_misspell_a_narrower_name_link_to_that_cancer(loaded):
+    """"mantel" is an English word (and the GARD page itself writes "Mantel cell lymphoma"), so the
+    extractor takes it for no typo and finds "lymphoma"; the words before a broad name that misspell a
+    narrower one's name make it that one."""
+    assert names(loaded, "mantel cell lymphoma prognosis") == ["mantle cell lymphoma"]
+    assert names(loaded, "my mum has mantel cell lymphoma") == ["mantle cell lymphoma"]
+    mention = loaded.linker.run("mantel cell lymphoma prognosis")[0]
+    assert mention.text == "mantel cell lymphoma"
+    # no narrower name near enough: the broad name stays, and a person is no typo
+    assert names(loaded, "my dad has lymphoma") == ["lymphoma"]
+    assert names(loaded, "what is hodgkin lymphoma") == ["Hodgkin lymphoma"]
+
+
+def test_a_letter_in_a_narrower_name_says_which_cancer_it_is(loaded):
+    """"cell lymphoma" is not T-cell lymphoma: the "t" of "T-cell" is no contraction's."""
+    assert names(loaded, "what is cell lymphoma") != ["T-cell lymphoma"]
+    assert names(loaded, "what is t-cell lymphoma") == ["T-cell lymphoma"]
+
+
+def test_overlapping_names_are_one_mention_of_the_more_specific_cancer(loaded):
+    """"MALT lymphoma of the stomach": "MALT lymphoma" and "lymphoma of the stomach" (gastric lymphoma)
+    share a word. It is one cancer, the one named (a kind of marginal zone lymphoma, deeper in the
+    vocabulary), not two; a longer name that holds a shorter one still wins by length."""
+    assert names(loaded, "can antibiotics for h pylori cure MALT lymphoma of the stomach") == ["MALT lymphoma"]
+    assert names(loaded, "what is lymphoma of the stomach") == ["gastric lymphoma"]
+    assert names(loaded, "soft tissue sarcoma of the leg") == ["soft tissue sarcoma"]
+
+
 @pytest.mark.parametrize("text", [
     "what is glaucoma?", "I had a haematoma after my fall", "how do I look after my stoma", "what is a rare cancer?",
     "does stress cause hair loss", "my cancer has come back", "stage 4 cancer", "hello", "my cat has a tumour",
