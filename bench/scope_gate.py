@@ -68,7 +68,7 @@ def outcome(resources: Resources, item: dict, kind: str) -> Outcome:
     confidence = results[0].confidence if results else 0.0
     searcher = resources.searcher
     gated = not scope.cancers and not mentions_oncology(question) and bool(
-        unknown_terms(question, searcher.rewriter))
+        unknown_terms(question, searcher.rewriter, resources.coverage.subjects))
     return Outcome(kind, gated, bool(scope.cancers) or mentions_oncology(question), confidence,
                    correct(item, [r.quote for r in results]), question, ungated)
 

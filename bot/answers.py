@@ -145,7 +145,7 @@ def about_a_cancer(resources: Resources, text: str, conversation_cancer: str | N
     if resources.linker.run(text):
         return True
     # in a conversation about a cancer, words its pages use only in passing still belong to it ("lose his leg")
-    return bool(conversation_cancer) and not unknown_terms(text, resources.searcher.rewriter, passing=False)
+    return bool(conversation_cancer) and not unknown_terms(text, resources.searcher.rewriter)
 
 
 def is_off_topic(resources: Resources, question: str, confidence: float | None = None) -> bool:
@@ -155,7 +155,7 @@ def is_off_topic(resources: Resources, question: str, confidence: float | None =
     if mentions_oncology(question):
         return False
     searcher = resources.searcher
-    if unknown_terms(question, searcher.rewriter):
+    if unknown_terms(question, searcher.rewriter, resources.coverage.subjects):
         return True
     if confidence is None:
         results = searcher.search(question, k=1)

@@ -1,6 +1,7 @@
 """Scope gating: which documents a turn may be answered from, or why it may not be answered at all.
 
-- A covered cancer: its documents (and those of the narrower cancers it includes) and the general pages.
+- A covered cancer: its own documents and the general pages; a group of cancers with no page of its own
+  ("sarcoma"): the documents of the narrower cancers it includes.
 - A cancer the sources don't cover: nothing; the reply says so by name.
 - No cancer named and none in the conversation: any document, unless the message is a health question
   outside rare cancers, which the out-of-scope reply answers.
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, Collection, Iterable
 
 from bot.cancer_linker import FUNCTION_WORDS, CancerMention
 from bot.english import is_english_word
-from index.lexical import fold, words
+from index.lexical import STOPWORDS, fold, words
 from index.query import QueryRewriter
 from knowledge.cancer_vocabulary import FAMILIES, CancerVocabulary
 
@@ -79,12 +81,19 @@ class Coverage:
                 self.by_cancer.setdefault(canonical, set()).add(doc_id)
         self.general = frozenset(general)
 
+    @cached_property
+    def subjects(self) -> frozenset[str]:
+        """The words some document is about, not just mentions (subject_words); made on first use."""
+        return subject_words(self.documents.values())
+
     def documents_for(self, name: str) -> frozenset[str]:
-        """The documents about a cancer, or, for a group of cancers ("sarcoma"), about any it includes.
-        A common cancer is no group: breast cancer is not answered from the page on male breast cancer."""
+        """The documents about a cancer. A cancer with pages of its own is answered from those only, not
+        from a variant's (DFSP is not answered from the page on Bednar tumour, a kind of DFSP); a group
+        of cancers with none ("sarcoma") from those of the cancers it includes. A common cancer is no
+        group: breast cancer is not answered from the page on male breast cancer."""
         found = set(self.by_cancer.get(name, ()))
         entry = self.vocabulary.get(name)
-        if entry is not None and not entry.common:
+        if not found and entry is not None and not entry.common:
             for narrower in self.vocabulary.descendants(name):
                 found |= self.by_cancer.get(narrower, set())
         return frozenset(found)
@@ -143,15 +152,53 @@ def mentions_oncology(text: str) -> bool:
     return bool(folded & ONCOLOGY_WORDS)
 
 
-# A question's most specific word that the sources use this rarely or less is only mentioned in passing
-# there (ibuprofen in a list of drugs, glaucoma among other eye problems): they don't answer it.
-PASSING_MENTION = 3
+# A word the sources only mention in passing (ibuprofen in a list of drugs, glaucoma or tinnitus among the
+# symptoms a syndrome may bring) is no subject of theirs: they don't answer a question about it. A word is
+# a subject where a title or heading uses it, or where the sentences of one section use it more than
+# PASSING_MENTION times. A count over the whole corpus would not do: the more pages, the more passing
+# mentions of everything (a GARD page lists dozens of symptoms, "Depression" or "Diabetes mellitus"
+# among them), while no section dwells on them.
+PASSING_MENTION = 2
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+\u2022|]|\d{1,3}[.)]\s)")
+_HEADING = re.compile(r"^\s*#")
+LIST_ENTRY_WORDS = 8  # a list item this short names things ("- Tinnitus"); a longer one is a sentence
 
 
-def unknown_terms(text: str, rewriter: QueryRewriter, passing: bool = True) -> list[str]:
-    """Key terms the knowledge never uses, or (with `passing`) uses only in passing. A lay word the
-    rewriter translates ("outlook") is known; a word the sources don't use counts as a typo of one they
-    do only if it is no English word itself: "sarcomma", but not "hives"."""
+def subject_words(documents: Iterable[dict[str, Any]]) -> frozenset[str]:
+    """The words the documents are about somewhere: in a title or heading, or used more than
+    PASSING_MENTION times in the sentences of one section (not in the short items of a list, which name
+    things: symptoms, drugs, conditions)."""
+    subjects: set[str] = set()
+    for document in documents:
+        subjects.update(words(document.get("title") or ""))
+        folded = fold(document.get("text") or "")  # the whole text at once: folding is the slow part
+        for section in re.split(r"(?m)^(?=\s*#)", folded):
+            heading, _, body = section.partition("\n") if _HEADING.match(section) else ("", "", section)
+            subjects.update(_folded_words(heading))
+            counts: dict[str, int] = {}
+            for line in body.splitlines():
+                for word in _sentence_words(line):
+                    counts[word] = counts.get(word, 0) + 1
+            subjects.update(w for w, n in counts.items() if n > PASSING_MENTION)
+    return frozenset(subjects)
+
+
+def _folded_words(folded: str) -> list[str]:
+    """`index.lexical.words` of a text already folded."""
+    return [w for w in re.findall(r"[a-z0-9]+", folded) if w not in STOPWORDS]
+
+
+def _sentence_words(line: str) -> list[str]:
+    """The words of a line of running text, or of a list item long enough to be a sentence; [] else."""
+    found = _folded_words(line)
+    return found if len(found) > LIST_ENTRY_WORDS or not _LIST_ITEM.match(line) else []
+
+
+def unknown_terms(text: str, rewriter: QueryRewriter, subjects: Collection[str] | None = None) -> list[str]:
+    """Key terms the knowledge never uses, or (given `subjects`, the words it is about: Coverage.subjects)
+    uses only in passing. A lay word the rewriter translates ("outlook") is known; a word the sources
+    don't use counts as a typo of one they do only if it is no English word itself: "sarcomma", but not
+    "hives"."""
     vocabulary = rewriter.vocabulary
     lay = {word for phrase in rewriter.lay_terms for word in phrase.split()}
     unknown = []
@@ -159,7 +206,7 @@ def unknown_terms(text: str, rewriter: QueryRewriter, passing: bool = True) -> l
         if term in lay:
             continue
         if term in vocabulary:
-            if passing and vocabulary[term] <= PASSING_MENTION:
+            if subjects is not None and term not in subjects:
                 unknown.append(term)
             continue
         fixed = None if is_english_word(term) else rewriter.correct(term)
