@@ -16,6 +16,9 @@ from typing import Any
 COSINE_FLOOR = 0.15
 COSINE_CEILING = 0.65
 RRF_K = 60
+# A passage with no complete sentence (a bare list such as GARD's symptom lists) answers nothing on its
+# own: it ranks this much below a passage that says the same with sentences.
+FRAGMENT_PENALTY = 0.05
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Candidate:
     lexical: float = 0.0  # raw BM25
     score: float = 0.0
     coverage: float = 0.0  # share of the query's content words found in the passage
+    fragment: bool = False  # the passage holds no complete sentence
 
 
 def _scaled_cosine(cosine: float) -> float:
@@ -50,7 +54,7 @@ class Fusion:
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "dense_weight": self.dense_weight, "section_weight": self.section_weight,
                 "lexical_weight": self.lexical_weight, "cosine_floor": COSINE_FLOOR,
-                "cosine_ceiling": COSINE_CEILING, "rrf_k": RRF_K}
+                "cosine_ceiling": COSINE_CEILING, "rrf_k": RRF_K, "fragment_penalty": FRAGMENT_PENALTY}
 
     def run(self, candidates: list[Candidate]) -> list[Candidate]:
         """Scores candidates in place and returns them best first."""
@@ -69,7 +73,7 @@ class Fusion:
             for candidate in candidates:
                 lexical = candidate.lexical / best_lexical if best_lexical > 0 else 0.0
                 candidate.score = (self.dense_weight * candidate.dense + self.section_weight * candidate.section
-                                   + self.lexical_weight * lexical)
+                                   + self.lexical_weight * lexical - FRAGMENT_PENALTY * candidate.fragment)
         return sorted(candidates, key=lambda c: (-c.score, c.position))
 
 

@@ -15,7 +15,7 @@ from index.embedder import Embedder
 from index.fusion import Candidate, Fusion, confidence
 from index.lexical import Tokenizer, words
 from index.query import QueryRewriter, RewrittenQuery
-from index.sentences import sentence_spans
+from index.sentences import has_sentence, sentence_spans
 from index.store import IndexSnapshot, current_build, load_current
 from knowledge.document_format import currency
 
@@ -166,6 +166,7 @@ class Searcher:
                 candidate.section = float(section_scores[candidate.position])
             candidate.lexical = float(lexical_scores[candidate.position])
             candidate.coverage = self._coverage(query_weights, self._stems_of(snapshot, candidate.position))
+            candidate.fragment = not has_sentence(snapshot.passages[candidate.position].quote)
         if retriever == "hybrid":
             fusion = self.fusion if allowed is None else self.scoped_fusion
             ranked = fusion.run(list(candidates.values()))

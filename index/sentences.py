@@ -69,3 +69,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     if tail_end > cursor:
         spans.append((cursor, tail_end))
     return spans
+
+
+def has_sentence(text: str) -> bool:
+    """Whether the text holds at least one complete sentence (one that ends with . ! or ?)."""
+    return _END.search(text) is not None

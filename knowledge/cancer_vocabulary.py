@@ -109,6 +109,21 @@ class CancerVocabulary:
                 found.append(name)
         return list(dict.fromkeys(found))
 
+    def narrower_named(self, names: Iterable[str], headings: Iterable[str]) -> list[str]:
+        """The narrower cancers of `names` that a heading names: a page on CNS embryonal tumours with a
+        section "Newly Diagnosed Childhood Medulloblastoma" is a page on medulloblastoma too. Headings
+        only, not passing mentions in the text; abbreviations only in capitals, as written."""
+        wanted = {d for name in names for d in self.descendants(name)}
+        found = []
+        for heading in headings:
+            key = f" {phrase_key(heading)} "
+            for cancer in (self._by_key[phrase_key(n)] for n in sorted(wanted)):
+                forms = [phrase_key(p) for p in cancer.phrases] + [
+                    phrase_key(a) for a in cancer.abbreviations if re.search(rf"\b{re.escape(a)}\b", heading)]
+                if any(f" {form} " in key or f" {form}s " in key for form in forms if form):
+                    found.append(cancer.name)
+        return [name for name in dict.fromkeys(found) if name not in names]
+
     def names_in_conditions(self, conditions: Iterable[str]) -> list[str]:
         """The cancers a registry's condition list names, in its own wording too: "Carcinoma, Adenoid
         Cystic" (inverted), "Head and Neck Neoplasms" (neoplasms for cancer)."""

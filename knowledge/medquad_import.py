@@ -26,7 +26,8 @@ from typing import Iterable, TextIO
 from knowledge.cancer_vocabulary import CancerVocabulary, load_vocabulary
 from knowledge.medquad_collections import (DATE_NOTE, MEDQUAD_COMMIT, MEDQUAD_REPO, QTYPE_ORDER, QTYPE_SECTIONS,
                                            Collection, about_phrase, collection_for, section_heading, title_for)
-from knowledge.medquad_layout import LayoutRules, answer_to_markdown, markdown_to_source_chars  # noqa: F401
+from knowledge.medquad_layout import (LayoutRules, answer_to_markdown, markdown_to_source_chars,  # noqa: F401
+                                      subheadings)
 from knowledge.writing import slugify, write_atomically, yaml_scalar
 
 ALLOWED_FRONT_MATTER_KEYS = (
@@ -155,7 +156,8 @@ def _source_field(files: list[MedQuADFile]) -> str:
 def build_documents(files: list[MedQuADFile], vocabulary: CancerVocabulary | None = None
                     ) -> tuple[list[Document], list[MedQuADError]]:
     """Group parsed files into documents (by collection and focus: only cancer.gov merges files on one
-    focus), each with the cancers its title names in the cancer vocabulary."""
+    focus), each with the cancers its title names in the cancer vocabulary, and the narrower ones its
+    headings name."""
     vocabulary = vocabulary or load_vocabulary()
     groups: dict[str, list[MedQuADFile]] = {}
     for f in sorted(files, key=lambda f: (f.path.name, str(f.path))):
@@ -186,6 +188,10 @@ def build_documents(files: list[MedQuADFile], vocabulary: CancerVocabulary | Non
             errors.append(MedQuADError(paths, f"the title {title!r} names no cancer in knowledge/cancers.yml",
                                        "add the cancer (or this name as a synonym) to knowledge/cancers.yml"))
             continue
+        # A narrower cancer with a section of its own is one the page is about too.
+        rules = LayoutRules(primary.collection.paragraph_spaces, primary.collection.question_headings)
+        headings = [h for f in group for p in f.pairs for h in subheadings(p.answer, rules, f.collection.source)]
+        cancer_types += vocabulary.narrower_named(cancer_types, headings)
         doc = Document(doc_id=key, collection=primary.collection, title=title, focus=primary.focus,
                        url=primary.url, files=group, cancer_types=cancer_types)
         for qtype in sorted(by_qtype, key=QTYPE_ORDER.__getitem__):

@@ -146,6 +146,11 @@ def answer_blocks(answer: str, rules: LayoutRules = LayoutRules()) -> list[tuple
     return elements
 
 
+def subheadings(answer: str, rules: LayoutRules = LayoutRules(), collection: str = "CancerGov") -> list[str]:
+    """The headings the answer's layout makes (key points, block titles, GARD's questions)."""
+    return [text for kind, text in answer_blocks(strip_boilerplate(answer, collection)[0], rules) if kind == "h3"]
+
+
 def render_elements(elements: list[tuple[str, str]]) -> str:
     out: list[str] = []
     previous = None

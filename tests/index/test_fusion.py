@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.fusion import RRF_K, Candidate, Fusion, confidence
+from index.fusion import FRAGMENT_PENALTY, RRF_K, Candidate, Fusion, confidence
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -91,3 +91,12 @@ def test_confidence_is_absolute_and_bounded():
     low, high = confidence(Candidate(0, dense=0.3, coverage=0.5)), confidence(Candidate(0, dense=0.5, coverage=0.5))
     assert 0 < low < high < 1
     assert confidence(Candidate(0, dense=0.5, coverage=1.0)) > confidence(Candidate(0, dense=0.5, coverage=0.0))
+
+
+def test_a_passage_without_a_sentence_ranks_below_one_that_scores_the_same_with_sentences():
+    bare, prose = Candidate(0, dense=0.5, fragment=True), Candidate(1, dense=0.5)
+    ranked = Fusion().run([bare, prose])
+    assert [c.position for c in ranked] == [1, 0]
+    assert round(prose.score - bare.score, 6) == FRAGMENT_PENALTY
+    # a clearly better list still wins
+    assert Fusion().run([Candidate(0, dense=0.8, fragment=True), Candidate(1, dense=0.5)])[0].position == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from index.sentences import sentence_spans
+from index.sentences import has_sentence, sentence_spans
 
 
 def sentences(text: str) -> list[str]:
@@ -95,3 +95,10 @@ def test_generated_sentences_are_found_exactly(parts, separator):
     assert sentences(text) == parts
     for s, e in sentence_spans(text):  # offsets round-trip
         assert text[s:e] in parts
+
+
+def test_a_bare_list_holds_no_sentence():
+    assert not has_sentence("- Autosomal dominant inheritance\n- Medulloblastoma")
+    assert not has_sentence("Signs and Symptoms Approximate number of patients (when available)")
+    assert has_sentence("- Pain and/or swelling, usually in the arms.\n- Fever for no known reason.")
+    assert has_sentence("Is it inherited?")

@@ -132,3 +132,14 @@ def test_families_are_the_documented_ones(vocabulary):
 def test_a_title_names_every_cancer_it_is_about(vocabulary, title, names):
     """A page on "X and other Ys" or "Ys (including X)" is a page on X too: a question on X finds it."""
     assert vocabulary.names_in_title(title) == names
+
+
+def test_a_narrower_cancer_with_a_heading_of_its_own_is_named(vocabulary):
+    headings = ["Key Points", "Newly Diagnosed Childhood Medulloblastoma", "Recurrent CNS Embryonal Tumors"]
+    assert vocabulary.narrower_named(["central nervous system embryonal tumor"], headings) == ["medulloblastoma"]
+    # only narrower ones: the page's own cancer, a broader one or an unrelated one named in a heading are not added
+    assert vocabulary.narrower_named(["medulloblastoma"], headings) == []
+    assert vocabulary.narrower_named(["chordoma"], ["Medulloblastoma and chordoma"]) == []
+    # a word inside another word is no name: "nonmedulloblastoma" is not medulloblastoma
+    assert vocabulary.narrower_named(["central nervous system embryonal tumor"],
+                                     ["Nonmedulloblastoma embryonal tumors"]) == []

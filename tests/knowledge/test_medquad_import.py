@@ -528,3 +528,11 @@ def test_the_rare_question_set_is_the_sources_questions_verbatim():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert sum(1 for _ in (REPO_ROOT / "tests" / "data" / "medquad_rare.jsonl").open(encoding="utf-8")) == 663
+
+
+def test_a_narrower_cancer_a_section_is_about_is_in_cancer_types(tmp_path):
+    """The cancer.gov page on CNS embryonal tumours treats medulloblastoma in sections of its own."""
+    code, _, stderr = run_import([RARE_SOURCES / "1_CancerGov_QA" / "0000006_6.xml"], tmp_path)
+    assert code == 0, stderr
+    front, _ = split_document((tmp_path / "nci-childhood-central-nervous-system-embryonal-tumors.md").read_text())
+    assert front["cancer_types"] == ["central nervous system embryonal tumor", "medulloblastoma"]
