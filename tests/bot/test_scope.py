@@ -1,9 +1,10 @@
 """Scope gating end to end: the right cancer or nothing, and the out-of-scope reply for other health questions.
 
-The question sets are tests/data/uncovered_cancers.jsonl (cancers the sources don't cover, in patients'
-words with typos) and tests/data/offtopic_health.jsonl (everyday health questions). A citation is "about
-another cancer" as ../shared/eval/run_eval.py judges it: its document's cancer_types name none of the
-item's names, and it is not a general page.
+The question sets are tests/data/uncovered_cancers.jsonl (cancers in patients' words with typos, written
+when the sources covered none of them; some are covered now, see tests/data/README.md) and
+tests/data/offtopic_health.jsonl (everyday health questions). A citation is "about another cancer" as
+../shared/eval/run_eval.py judges it: its document's cancer_types name none of the item's names, and it is
+not a general page.
 """
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ from pathlib import Path
 import pytest
 
 from bot import report, templates
+from bot.cancer_linker import CancerMention
 from bot.engine import Engine
+from bot.scope import Coverage, subject_words, unknown_terms
 from bot.store import InMemoryStore
+from index.query import QueryRewriter
+from knowledge.cancer_vocabulary import load_vocabulary
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -50,16 +55,85 @@ def ask(engine, text: str, session: str = "s") -> dict:
 
 
 def test_uncovered_cancers_are_never_answered_with_another_cancer(loaded, engine):
+    """No question of the set cites another cancer; those about cancers the sources don't cover (at
+    least 120 of them, worked out from the index in use) say so by name."""
     items = load("uncovered_cancers.jsonl")
-    assert len(items) >= 100
+    uncovered = {i["id"] for i in items if loaded.coverage.scope(loaded.linker.run(i["q"])).not_covered}
+    assert len(uncovered) >= 120, len(uncovered)
     wrong, said_so = [], 0
     for item in items:
         reply = ask(engine, item["q"], item["id"])
         if wrong_cancer(loaded, reply, item["names"]):
             wrong.append((item["q"], wrong_cancer(loaded, reply, item["names"])))
-        said_so += reply["answer_status"] == "not_covered" and "I don't have information about" in reply["messages"][0]["text"]
+        said_so += item["id"] in uncovered and reply["answer_status"] == "not_covered" and \
+            "I don't have information about" in reply["messages"][0]["text"]
     assert wrong == []
-    assert said_so >= 0.9 * len(items), said_so
+    assert said_so >= 0.9 * len(uncovered), said_so
+
+
+def test_a_cancer_with_pages_of_its_own_is_answered_from_those_not_a_variants():
+    """DFSP has pages of its own: it is not answered from the page on Bednar tumour (a kind of DFSP). A
+    group with none ("sarcoma") is answered from the pages of the cancers it includes."""
+    documents = {"dfsp": {"cancer_types": ["dermatofibrosarcoma protuberans"]}, "bednar": {"cancer_types": ["Bednar tumor"]},
+                 "lms": {"cancer_types": ["leiomyosarcoma"]}, "general": {"cancer_types": []}}
+    coverage = Coverage(load_vocabulary(), documents)
+    assert coverage.documents_for("dermatofibrosarcoma protuberans") == {"dfsp"}
+    assert coverage.documents_for("Bednar tumor") == {"bednar"}
+    assert coverage.documents_for("sarcoma") == {"dfsp", "bednar", "lms"}
+    assert coverage.documents_for("soft tissue sarcoma") == {"dfsp", "bednar", "lms"}
+    mention = CancerMention("dermatofibrosarcoma protuberans", "DFSP", 8, 12)
+    assert coverage.scope([mention]).doc_ids == {"dfsp", "general"}
+
+
+def test_dfsp_is_not_answered_from_the_bednar_tumour_page(loaded, engine):
+    reply = ask(engine, "what is DFSP and will it come back after mohs surgery")
+    assert reply["cancer_type"] == "dermatofibrosarcoma protuberans"
+    cited = {c["doc_id"] for m in reply["messages"] for c in m["citations"]}
+    assert all(topics(loaded, d) in ([], ["dermatofibrosarcoma protuberans"]) for d in cited), cited
+
+
+def test_a_misspelt_covered_cancer_is_answered_from_its_own_pages(loaded, engine):
+    reply = ask(engine, "mantel cell lymphoma prognosis")
+    assert reply["cancer_type"] == "mantle cell lymphoma"
+    cited = {c["doc_id"] for m in reply["messages"] for c in m["citations"]}
+    assert all(topics(loaded, d) in ([], ["mantle cell lymphoma"]) for d in cited), cited
+
+
+def test_the_named_cancer_wins_over_a_site_that_overlaps_it(loaded, engine):
+    """MALT lymphoma has no page: the reply says so and offers the nearest broader covered cancer, and
+    does not answer from the gastric lymphoma page ("lymphoma of the stomach")."""
+    reply = ask(engine, "can antibiotics for h pylori cure MALT lymphoma of the stomach")
+    assert reply["answer_status"] == "not_covered" and reply["cancer_type"] == "MALT lymphoma"
+    assert reply["messages"][0]["text"].startswith("I don't have information about MALT lymphoma")
+    assert not [c for m in reply["messages"] for c in m["citations"]]
+
+
+def test_a_word_the_sources_name_only_in_symptom_lists_is_no_subject_of_theirs():
+    """A word in the short items of many pages' symptom lists is still only mentioned in passing, however
+    often; a heading, or a section whose sentences dwell on it, makes it a subject. A list item long
+    enough to be a sentence counts as one."""
+    listing = "# Syndrome {n}\n\n## Symptoms\n\nThe following list of signs and symptoms.\n\n- Tinnitus\n- Diabetes mellitus\n"
+    documents = [{"title": f"Syndrome {n}", "text": listing.format(n=n)} for n in range(40)]
+    documents.append({"title": "Chordoma", "text": "# Chordoma\n\n## Surgery for chordoma\n\nSurgery removes it.\n"
+                      "- Proton therapy: a kind of radiation therapy that uses streams of protons to kill tumor cells.\n"
+                      "Proton therapy may follow. Proton therapy spares tissue.\n"})
+    subjects = subject_words(documents)
+    assert {"tinnitus", "diabetes", "mellitus"}.isdisjoint(subjects)
+    assert {"syndrome", "symptoms", "chordoma", "surgery", "proton", "therapy"} <= subjects
+    assert "streams" not in subjects  # one use in a sentence is a passing mention too
+    vocabulary = {w: 40 for w in ("tinnitus", "ringing", "ears", "diabetes", "proton", "therapy")}
+    rewriter = QueryRewriter(vocabulary, lay_terms={})
+    assert unknown_terms("ringing in my ears tinnitus", rewriter) == []  # the sources do use the words
+    assert unknown_terms("ringing in my ears tinnitus", rewriter, subjects) == ["ringing", "ears", "tinnitus"]
+    assert unknown_terms("what is proton therapy", rewriter, subjects) == []
+
+
+def test_everyday_complaints_the_sources_list_as_symptoms_are_out_of_scope(engine):
+    for question in ("ringing in my ears that wont stop tinnitus", "what are the signs of depression",
+                     "what causes kidney stones", "can stress cause hair loss?"):
+        reply = ask(engine, question, question)
+        assert reply["answer_status"] == "not_covered" and reply["cancer_type"] is None, question
+        assert not [c for m in reply["messages"] for c in m["citations"]], question
 
 
 def test_health_questions_outside_rare_cancers_get_the_out_of_scope_reply(loaded, engine):
@@ -75,14 +149,14 @@ def test_health_questions_outside_rare_cancers_get_the_out_of_scope_reply(loaded
 
 
 def test_an_uncovered_cancer_is_named_with_what_does_apply(engine):
-    reply = ask(engine, "what is chordoma?")
+    reply = ask(engine, "what is mesothelioma?")
     [message] = reply["messages"]
-    assert reply["answer_status"] == "not_covered" and reply["cancer_type"] == "chordoma"
-    assert message["text"].startswith("I don't have information about chordoma in my sources")
+    assert reply["answer_status"] == "not_covered" and reply["cancer_type"] == "mesothelioma"
+    assert message["text"].startswith("I don't have information about mesothelioma in my sources")
     assert message["citations"] == []
     payloads = [b["payload"] for b in message["buttons"]]
-    assert '/find_organisation{"cancer_type": "chordoma"}' in payloads
-    assert '/find_trial{"cancer_type": "chordoma"}' in payloads
+    assert '/find_organisation{"cancer_type": "mesothelioma"}' in payloads
+    assert '/find_trial{"cancer_type": "mesothelioma"}' in payloads
 
 
 def test_an_uncovered_kind_of_a_covered_cancer_offers_the_broader_one(engine):
@@ -108,9 +182,9 @@ def test_a_covered_cancer_is_answered_only_from_its_own_and_general_pages(loaded
 
 
 def test_two_cancers_answer_what_is_covered_and_say_what_is_not(loaded, engine):
-    reply = ask(engine, "is GIST the same as leiomyosarcoma?")
+    reply = ask(engine, "is GIST the same as myxofibrosarcoma?")
     first, *rest = reply["messages"]
-    assert first["text"] == templates.PARTLY_COVERED.format(uncovered="leiomyosarcoma",
+    assert first["text"] == templates.PARTLY_COVERED.format(uncovered="myxofibrosarcoma",
                                                             covered="gastrointestinal stromal tumor")
     cited = {c["doc_id"] for m in rest for c in m["citations"]}
     assert cited and all(topics(loaded, d) in ([], ["gastrointestinal stromal tumor"]) for d in cited)
@@ -151,19 +225,19 @@ def test_greetings_have_no_answer_status(engine):
 
 
 def test_uncovered_cancers_are_logged_as_content_gaps(engine, tmp_path):
-    ask(engine, "what is chordoma?")
+    ask(engine, "what is mesothelioma?")
     ask(engine, "how is it treated?")
-    ask(engine, "my dad has a chordomma at the base of his skull")
+    ask(engine, "my dad has a mesotheleoma in his lung")
     gaps = report.top_gaps()
-    assert ("not_covered", "chordoma", 3) in gaps
+    assert ("not_covered", "mesothelioma", 3) in gaps
 
 
 def test_a_general_page_that_names_an_uncovered_cancer_is_quoted_as_such(loaded, engine):
-    reply = ask(engine, "what is a brain tumour?")
-    assert reply["answer_status"] == "not_covered" and reply["cancer_type"] == "brain tumor"
-    assert "A general page about rare cancers mentions brain tumor" in reply["messages"][0]["text"]
+    reply = ask(engine, "what is liver cancer?")
+    assert reply["answer_status"] == "not_covered" and reply["cancer_type"] == "liver cancer"
+    assert "A general page about rare cancers mentions liver cancer" in reply["messages"][0]["text"]
     cited = [c for m in reply["messages"] for c in m["citations"]]
-    assert cited and all(topics(loaded, c["doc_id"]) == [] and "brain tumour" in c["quote"] for c in cited)
+    assert cited and all(topics(loaded, c["doc_id"]) == [] and "liver cancer" in c["quote"] for c in cited)
     reply = ask(engine, "Which rare brain cancers are part of the genomics project?", "genomics")
     assert reply["answer_status"] == "answered"
 
@@ -190,7 +264,7 @@ def test_a_country_alone_continues_the_search_in_hand(engine):
 
 def test_a_question_naming_a_cancer_is_never_a_capabilities_question(engine):
     assert ask(engine, "Who is at risk for Penile Cancer?")["intent"] == "ask_question"
-    assert ask(engine, "do you cover chordoma?", "c")["answer_status"] == "not_covered"
+    assert ask(engine, "do you cover mesothelioma?", "c")["answer_status"] == "not_covered"
     ask(engine, "what is thymoma?", "t")
     assert ask(engine, "what can you do?", "t")["intent"] == "bot_capabilities"
 
