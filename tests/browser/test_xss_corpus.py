@@ -483,9 +483,9 @@ def topic_queries() -> list[str]:
     return [f"zorblax fever {topic} note" for topic in used]
 
 
-DOCUMENT_TAGS = ["HTML", "HEAD", "META", "META", "TITLE", "LINK", "BODY", "HEADER", "H1", "P", "P", "A", "MAIN",
-                 "FOOTER", "P", "P"]
-HIGHLIGHTED_TAGS = DOCUMENT_TAGS[:12] + ["P", "A", "MAIN", "MARK"] + DOCUMENT_TAGS[13:]  # + the hint, the mark
+DOCUMENT_TAGS = ["HTML", "HEAD", "META", "META", "TITLE", "LINK", "BODY", "HEADER", "H1", "P", "SPAN", "P", "A",
+                 "MAIN", "FOOTER", "P", "P"]  # the SPAN: "Last reviewed 31 May 2024"
+HIGHLIGHTED_TAGS = DOCUMENT_TAGS[:13] + ["P", "A", "MAIN", "MARK"] + DOCUMENT_TAGS[14:]  # + the hint, the mark
 DOCUMENT_VIEW = """() => [document.querySelector("mark#passage")?.textContent ?? null,
   document.querySelector("main.document-text").textContent,
   Array.from(document.querySelectorAll("*"), e => e.tagName)]"""
