@@ -68,6 +68,13 @@ def expected_build(embedder: Embedder, overrides: dict[str, Any] | None = None) 
             "chunker": chunker.to_dict(), "tokenizer": Tokenizer().to_dict()}
 
 
+def fusions(overrides: dict[str, Any] | None = None) -> tuple[Fusion, Fusion]:
+    """The fusion of a search over the whole index, and of one limited to a few documents, from settings."""
+    get = lambda name: settings.get(name, overrides)  # noqa: E731
+    return (Fusion(get("dense_weight"), get("section_weight"), get("lexical_weight")),
+            Fusion(get("dense_weight"), get("scoped_section_weight"), get("lexical_weight")))
+
+
 class Searcher:
     """Answers queries from one index snapshot; `reload_if_changed` swaps to a newer build."""
 
@@ -93,8 +100,7 @@ class Searcher:
         embedder = embedder or Embedder.from_settings(overrides)
         index_dir = get("index_dir")
         snapshot = load_current(index_dir, expected_build(embedder, overrides))
-        fusion = Fusion(get("dense_weight"), get("section_weight"), get("lexical_weight"))
-        scoped = Fusion(get("dense_weight"), get("scoped_section_weight"), get("lexical_weight"))
+        fusion, scoped = fusions(overrides)
         return cls(snapshot, embedder, fusion, get("candidates"), index_dir, get("section_candidates"), scoped)
 
     def use(self, snapshot: IndexSnapshot) -> None:

@@ -60,12 +60,13 @@ def loaded(real_index_dir, embedder, tmp_path_factory):
     from bot.entities import EntityExtractor
     from bot.intents import IntentClassifier
     from bot.nlu_data import load_nlu
-    from index.search import Searcher
+    from index.search import Searcher, fusions
     from index.store import load_current
 
     from knowledge.cancer_vocabulary import load_vocabulary
 
-    searcher = Searcher(load_current(real_index_dir), embedder)
+    fusion, scoped = fusions()  # the settings' weights, as the server searches
+    searcher = Searcher(load_current(real_index_dir), embedder, fusion, scoped_fusion=scoped)
     nlu = load_nlu()
     vocabulary = load_vocabulary()
     entities = EntityExtractor(nlu, known_words=set(searcher.snapshot.lexical.vocabulary), cancers=vocabulary)

@@ -12,8 +12,7 @@ import pytest
 from index import settings
 from knowledge.document_format import load_documents
 from index.evaluate import DEFAULT_SETS, evaluate
-from index.fusion import Fusion
-from index.search import Searcher
+from index.search import Searcher, fusions
 from index.store import load_current
 
 KNOWLEDGE = settings.PROJECT_ROOT / "knowledge" / "documents"
@@ -27,10 +26,8 @@ def test_shipped_documents_are_valid():
 
 @pytest.fixture(scope="module")
 def real_searcher(real_index_dir, embedder):
-    get = settings.get
-    return Searcher(load_current(real_index_dir), embedder,
-                    Fusion(get("dense_weight"), get("section_weight"), get("lexical_weight")),
-                    scoped_fusion=Fusion(get("dense_weight"), get("scoped_section_weight"), get("lexical_weight")))
+    fusion, scoped = fusions()
+    return Searcher(load_current(real_index_dir), embedder, fusion, scoped_fusion=scoped)
 
 
 @pytest.mark.slow
