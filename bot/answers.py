@@ -73,13 +73,29 @@ def _payload(intent: str, cancer: str | None) -> str:
     return f"/{intent}{json.dumps({'cancer_type': cancer})}" if cancer else f"/{intent}"
 
 
+KINDS_SHOWN = 4  # kinds of a group named, and offered as buttons, in a reply
+
+
+def kinds_of(resources: Resources, group: str) -> tuple[str, list[dict[str, str]]]:
+    """"These kinds of leukemia: A, B, C, D and 3 more", with a button for each named one; ("", []) if none."""
+    kinds = resources.coverage.narrower_covered(group)
+    if not kinds:
+        return "", []
+    shown = kinds[:KINDS_SHOWN]
+    named = listing(shown + ([f"{len(kinds) - len(shown)} more"] if len(kinds) > len(shown) else []), "and")
+    return (templates.GROUP_KINDS.format(group=group, kinds=named),
+            [button(f"About {kind}", f"What is {kind}?") for kind in shown])
+
+
 def not_covered_answer(resources: Resources, scope: Scope) -> Answer:
     """"I don't have information about chordoma": by name, with what does apply, and no citation."""
     names = listing(scope.uncovered, "or")
     known = next((n for n in scope.uncovered if resources.vocabulary.get(n)), None)
     text = templates.NOT_COVERED.format(cancer=names)
-    buttons = []
-    if scope.broader:
+    kinds, buttons = kinds_of(resources, scope.uncovered[0])  # "leukemia": the kinds of it the pages cover
+    if kinds:
+        text += " " + kinds
+    elif scope.broader:
         sentence = templates.BROADER_COVERED.format(cancer=scope.uncovered[0], broader=scope.broader[0])
         text += " " + sentence[:1].upper() + sentence[1:]
         buttons.append(button(f"About {scope.broader[0]}", f"What is {scope.broader[0]}?"))
@@ -189,6 +205,11 @@ def answer_question(resources: Resources, question: str, conversation_cancer: st
     pages_about = _specific_cancers(resources, results[:2]) if scope.doc_ids is None else []
     if pages_about:  # "what are the side effects of chemo?": say whose pages these are
         messages.append(Message(templates.FROM_PAGES_ABOUT.format(cancers=listing(pages_about, "and"))))
+    group = about if about and not resources.coverage.by_cancer.get(about) else None
+    subjects = [types[0] for r in results[:2] if (types := (resources.document(r.doc_id) or {}).get("cancer_types"))]
+    if group and subjects:  # "what is lymphoma?", from the pages on kinds of lymphoma: say so, and offer the others
+        messages.append(Message(templates.GROUP_PAGES.format(group=group, cancers=listing(
+            list(dict.fromkeys(subjects)), "and"))))  # each page's own subject
     if scope.uncovered:
         messages.append(Message(templates.PARTLY_COVERED.format(uncovered=listing(scope.uncovered, "or"),
                                                                 covered=listing(scope.cancers, "and"))))
@@ -197,4 +218,8 @@ def answer_question(resources: Resources, question: str, conversation_cancer: st
         messages.append(Message(f"{templates.GENERAL_INFORMATION} {body}", citations=citations))
     else:
         messages.append(Message(body, citations=citations))
+    if group:
+        kinds, buttons = kinds_of(resources, group)
+        if kinds:
+            messages.append(Message(kinds, buttons=buttons))
     return Answer(messages, confidence, ANSWERED, scope.cancer_type)

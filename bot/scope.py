@@ -98,6 +98,11 @@ class Coverage:
                 found |= self.by_cancer.get(narrower, set())
         return frozenset(found)
 
+    def narrower_covered(self, name: str) -> list[str]:
+        """The narrower cancers of `name` with pages of their own, those with the most pages first."""
+        found = [n for n in self.vocabulary.descendants(name) if self.by_cancer.get(n)]
+        return sorted(found, key=lambda n: (-len(self.by_cancer[n]), n.lower()))
+
     def covered(self, name: str | None) -> bool:
         return bool(name) and bool(self.documents_for(name or ""))
 

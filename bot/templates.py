@@ -61,6 +61,8 @@ GENERAL_PAGES_ONLY = (
 )
 GENERAL_PAGES_MENTION = "A general page about rare cancers mentions {cancer}:"
 FROM_PAGES_ABOUT = "You didn't name a cancer, so this is from pages about {cancers}; it may differ for other cancers:"
+GROUP_PAGES = "My sources have no page on {group} as a whole, so this is from their pages on {cancers}:"
+GROUP_KINDS = "My sources cover these kinds of {group}: {kinds}."
 PARTLY_COVERED = "I don't have information about {uncovered} in my sources. Here is what they say about {covered}:"
 UNKNOWN_CANCER = "I don't know that type of cancer yet. Could you write its name another way?"
 

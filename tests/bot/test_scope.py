@@ -284,3 +284,27 @@ def test_the_gate_loses_no_nih_answer(engine):
         hits += any(q and q[:150] in gold for q in quotes)
     assert wrong_intent == []
     assert hits >= 0.95 * len(items), hits
+
+
+def test_a_group_with_no_page_of_its_own_says_whose_pages_it_quotes_and_offers_its_kinds(loaded, engine):
+    reply = ask(engine, "what is lymphoma?", "group")
+    assert reply["answer_status"] == "answered" and reply["cancer_type"] == "lymphoma"
+    first, *_, last = reply["messages"]
+    assert first["text"].startswith("My sources have no page on lymphoma as a whole, so this is from their pages on ")
+    kinds = set(loaded.vocabulary.descendants("lymphoma"))
+    cited = [c for m in reply["messages"] for c in m["citations"]]
+    assert cited and all(set(loaded.document(c["doc_id"])["cancer_types"]) & kinds for c in cited)
+    for cancer in loaded.document(cited[0]["doc_id"])["cancer_types"][:1]:
+        assert cancer in first["text"]  # the lead names the page it quotes
+    assert last["text"].startswith("My sources cover these kinds of lymphoma: ")
+    assert last["buttons"] and all(b["title"].removeprefix("About ") in kinds for b in last["buttons"])
+
+
+def test_a_common_cancer_with_no_page_of_its_own_is_declined_with_the_kinds_that_are_covered(loaded, engine):
+    reply = ask(engine, "do you have anything on leukaemia", "common")
+    assert reply["answer_status"] == "not_covered"
+    text = " ".join(m["text"] for m in reply["messages"])
+    assert "I don't have information about leukemia" in text and "My sources cover these kinds of leukemia: " in text
+    assert not [c for m in reply["messages"] for c in m["citations"]]
+    offered = [b["title"].removeprefix("About ") for m in reply["messages"] for b in m["buttons"] if b["title"].startswith("About ")]
+    assert offered and all(o in loaded.vocabulary.descendants("leukemia") and loaded.coverage.covered(o) for o in offered)
