@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     stages.wrap(resources.entities, "run", "entities")
     stages.wrap(resources.intents, "run", "intent (kNN, without encode)")
     stages.wrap(embedder, "encode_query", "encode (model)")
+    stages.wrap(embedder, "prefetch", "encode (model)")  # the turn's two queries in one batch
     stages.wrap(searcher.rewriter, "run", "query rewrite (tokenise, typos, lay terms)")
     stages.wrap(searcher, "search", "search (BM25, dense top-k, candidates)")
     stages.wrap(searcher.fusion, "run", "fuse")

@@ -108,6 +108,10 @@ class CancerLinker:
         # The words of every name in the vocabulary: those may qualify a head ("clear cell sarcoma").
         self.name_words = frozenset(w for key, (entity, _) in extractor.phrases.items() if entity == "cancer_type"
                                     for w in key.split()) - FUNCTION_WORDS - _STOP_EXTENT
+        self._keys_of: dict[str, list[str]] = {}  # cancer -> its written forms, as the extractor keys them
+        for key, (entity, name) in extractor.phrases.items():
+            if entity == "cancer_type":
+                self._keys_of.setdefault(name, []).append(key)
 
     def to_dict(self) -> dict[str, object]:
         return {"type": "vocabulary+generic", "cancers": len(self.vocabulary),
@@ -180,8 +184,7 @@ class CancerLinker:
         first = next((i for i, (_, s, _) in enumerate(tokens) if s == mention.start), None)
         if not narrower or first is None:
             return mention
-        keys = {key: name for key, (entity, name) in self.extractor.phrases.items()
-                if entity == "cancer_type" and name in narrower}
+        keys = {key: name for name in narrower for key in self._keys_of.get(name, ())}
         said = " ".join(_tokens_of(mention.text))
         for before in range(min(3, first), 0, -1):
             words = [w for w, _, _ in tokens[first - before:first]]

@@ -107,6 +107,9 @@ class Engine:
         state = self.store.load(session_id)
         slots = state["slots"]
         payload = parse_payload(text)
+        if not payload:  # both embeddings a turn needs, in one model run
+            resources = self.resources
+            resources.searcher.embedder.prefetch([resources.intents.query_text(text), resources.searcher.query_text(text)])
         found = [] if payload else self.resources.entities.run(text)
         entities = self._known_values(payload[1]) if payload else {}
         for entity in found:

@@ -103,8 +103,12 @@ class IntentClassifier:
         summary = write_shipped(root, model, [("intents", dict(zip(self.texts, self.vectors)))], int(self.vectors.shape[1]))
         return summary.line()
 
+    def query_text(self, text: str) -> str:
+        """What the classifier embeds for a message: folded, with entity values replaced by their kind."""
+        return self.delexicalize(fold(text))
+
     def scores(self, text: str) -> dict[str, float]:
-        similarity = self.vectors @ self.embedder.encode_query(self.delexicalize(fold(text)))
+        similarity = self.vectors @ self.embedder.encode_query(self.query_text(text))
         result = {}
         for position, intent in enumerate(self.intents):
             own = np.sort(similarity[self._label_index == position])[::-1][: self.k]

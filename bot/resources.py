@@ -64,8 +64,10 @@ class Resources:
         intents = IntentClassifier(nlu, searcher.embedder, threshold=settings.get("intent_threshold", overrides),
                                    cache_dir=settings.get("cache_dir", overrides), delexicalize=entities.delexicalize)
         is_english_word("warm")  # load the English word list now (0.4 s), not on someone's first message
-        return cls(searcher, nlu, entities, intents, vocabulary, settings.get("answer_threshold", overrides),
-                   settings.get("domain_threshold", overrides))
+        resources = cls(searcher, nlu, entities, intents, vocabulary, settings.get("answer_threshold", overrides),
+                        settings.get("domain_threshold", overrides))
+        resources.coverage.subjects  # the words documents are about (0.5 s), also before the first message
+        return resources
 
 
 _current: Resources | None = None

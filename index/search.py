@@ -130,6 +130,10 @@ class Searcher:
                 self.use(snapshot)
         return snapshot is not None
 
+    def query_text(self, query: str) -> str:
+        """What a search embeds for a query (rewritten: typos, lay terms)."""
+        return self.rewriter.run(query.strip()).text
+
     def search(self, query: str, k: int = 5, retriever: str = "hybrid", spans: int = 0,
                doc_ids: frozenset[str] | None = None) -> list[SearchResult]:
         """The k best passages for a query; with `doc_ids`, only passages of those documents."""

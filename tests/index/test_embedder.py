@@ -55,3 +55,19 @@ def test_vectors_too_far_from_torch_are_refused(tmp_path, monkeypatch, torch_emb
 def test_unknown_runtime_is_refused():
     with pytest.raises(ValueError, match="runtime must be one of"):
         Embedder(runtime="tensorflow")
+
+
+def test_prefetch_embeds_the_queries_in_one_batch_into_the_query_cache(monkeypatch):
+    """A turn's two queries cost one model run; encode_query then answers from the cache, unchanged."""
+    embedder = Embedder(cache_size=8)
+    calls = []
+    real = embedder.encode
+    monkeypatch.setattr(embedder, "encode", lambda texts, **kw: calls.append(list(texts)) or real(texts, **kw))
+    embedder.prefetch(["what is a thymoma?", "thymoma treatment", "what is a thymoma?"])
+    assert calls == [["what is a thymoma?", "thymoma treatment"]]
+    prefetched = embedder.encode_query("thymoma treatment")
+    assert len(calls) == 1  # from the cache
+    alone = real(["thymoma treatment"], batch_size=1)[0]
+    assert np.allclose(prefetched, alone, atol=1e-5)  # padding in the batch changes nothing that matters
+    embedder.prefetch(["thymoma treatment"])
+    assert len(calls) == 1  # nothing left to embed
