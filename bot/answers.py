@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot import templates
 from bot.messages import Message, button, citation_from_result
 from bot.resources import Resources
+from bot.safety.personal_questions import FEELINGS, PersonalQuestion
 from bot.scope import Scope, key_terms, mentions_oncology, unknown_terms
 from index.lexical import fold
 from index.search import SearchResult
@@ -180,8 +181,40 @@ def is_off_topic(resources: Resources, question: str, confidence: float | None =
 
 
 def answer_question(resources: Resources, question: str, conversation_cancer: str | None = None,
-                    personal: bool = False, scope: Scope | None = None) -> Answer:
-    """The answer to a question, within the scope of the cancers it (or the conversation) names."""
+                    personal: PersonalQuestion | None = None, scope: Scope | None = None) -> Answer:
+    """The answer to a question, within the scope of the cancers it (or the conversation) names. A personal
+    question ("will he lose his leg?") gets a kind deferral first, then the general information, if any."""
+    answer = _answer(resources, question, conversation_cancer, scope)
+    return with_deferral(answer, personal) if personal else answer
+
+
+def with_deferral(answer: Answer, personal: PersonalQuestion) -> Answer:
+    """Who can answer a personal question and what to ask them; then what the sources say in general.
+    Never out of scope: with nothing general to add, the deferral is the whole reply."""
+    cancer = answer.cancer_type
+    person = personal.person if personal.kind != FEELINGS else "you"
+    asked = PersonalQuestion(personal.kind, person)
+    text = templates.PERSONAL[personal.kind].format(
+        person=person, object=asked.object, possessive=asked.possessive, Possessive=asked.possessive.capitalize(),
+        has="have" if person in ("you", "they") else "has")
+    if personal.kind == FEELINGS:  # no quotes for feelings: an offer of people to talk to, and of information
+        buttons = [button("Find a patient organisation", _payload("find_organisation", cancer))]
+        if cancer:
+            buttons.append(button(f"About {cancer}", f"What is {cancer}?"))
+        return Answer([Message(text, buttons=buttons)], answer.confidence, NOT_SURE, cancer)
+    deferral = Message(text)
+    if answer.off_topic or answer.status == NOT_SURE:
+        return Answer([deferral], answer.confidence, NOT_SURE, cancer)
+    messages = list(answer.messages)
+    for message in messages:
+        if message.citations and answer.status == ANSWERED:
+            message.text = f"{templates.GENERAL_INFORMATION} {message.text}"
+            break
+    return Answer([deferral] + messages, answer.confidence, answer.status, cancer)
+
+
+def _answer(resources: Resources, question: str, conversation_cancer: str | None = None,
+            scope: Scope | None = None) -> Answer:
     mentions = resources.linker.run(question)
     if conversation_cancer:  # a slot a Rasa server filled holds nlu.yml's spelling of the name
         conversation_cancer = resources.entities.exact("cancer_type", conversation_cancer) or conversation_cancer
@@ -213,11 +246,7 @@ def answer_question(resources: Resources, question: str, conversation_cancer: st
     if scope.uncovered:
         messages.append(Message(templates.PARTLY_COVERED.format(uncovered=listing(scope.uncovered, "or"),
                                                                 covered=listing(scope.cancers, "and"))))
-    if personal:
-        messages.append(Message(templates.PERSONAL_TREATMENT))
-        messages.append(Message(f"{templates.GENERAL_INFORMATION} {body}", citations=citations))
-    else:
-        messages.append(Message(body, citations=citations))
+    messages.append(Message(body, citations=citations))
     if group:
         kinds, buttons = kinds_of(resources, group)
         if kinds:

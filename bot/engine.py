@@ -21,6 +21,7 @@ from bot import resources as bot_resources
 from bot.resources import Resources
 from bot.answers import about_a_cancer, is_off_topic
 from bot.safety import find_red_flag
+from bot.safety.personal_questions import personal_question
 from bot.store import ConversationStore
 
 INTENT_ACTIONS = {
@@ -87,6 +88,9 @@ class Engine:
         if previous in FORM_INTENTS.values() and "country" in entities and not names_cancer \
                 and len(text.split()) <= ELLIPTICAL_WORDS and intent not in ("emergency", "human_handoff", "goodbye"):
             return previous, confidence  # "any in the UK?" after a trial search: the same search there
+        if personal_question(text) and intent not in ("emergency", "human_handoff", "goodbye", "find_trial",
+                                                       "find_organisation"):
+            return "ask_question", confidence  # "will he lose his leg?": a kind deferral, never out of scope
         about_cancer = names_cancer or about_a_cancer(self.resources, text, slots.get("cancer_type"))
         # "who is at risk for penile cancer?" is a question, even if it reads like "which cancers do you cover?"
         if intent in INTENT_ACTIONS and not ((intent == "out_of_scope" and about_cancer)

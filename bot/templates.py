@@ -31,10 +31,21 @@ NOT_SURE = (
     "I'm not sure: I couldn't find a passage in my sources that answers this. The closest sources I have "
     "are below. Your specialist nurse or doctor is the best person to ask."
 )
-PERSONAL_TREATMENT = (
-    "I can't advise on your own treatment. Please talk to your care team before changing anything: they "
-    "know your situation."
-)
+# A question only the person's own care team can answer: who can, and what to ask them ({possessive}: your, his...).
+PERSONAL = {
+    "treatment": ("I can't advise on {possessive} own treatment: {possessive} care team, who know {possessive} "
+                  "situation, are the ones to decide it with. You could ask them: what are the options, what are "
+                  "the benefits and risks of each, and what happens if we wait?"),
+    "diagnosis": ("I can't tell whether {person} {has} it: only a doctor who can examine {object} and arrange tests "
+                  "can. You could ask {possessive} GP or specialist: what could be causing this, and which tests would "
+                  "show it?"),
+    "outcome": ("I can't say what will happen to {object}: nobody can from general information. {Possessive} "
+                "specialist team know {possessive} situation and are the ones to ask. You could ask them: what is "
+                "the outlook for {possessive} type and stage of cancer, and what might change it?"),
+    "feelings": ("I'm sorry you're going through this; it's a lot to take in, and feeling this way is normal. "
+                 "Talking can help: {possessive} specialist nurse, or a patient organisation where people have been "
+                 "through the same. I can look for one for you, or tell you more about the cancer."),
+}
 GENERAL_INFORMATION = "Here is general information from the sources, which may help you prepare your questions:"
 ASK_CANCER_TYPE_TRIAL = "Which type of cancer should I look for trials for?"
 ASK_CANCER_TYPE_ORGANISATION = "Which type of cancer, or which country, should I look for organisations for?"

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import report, resources
 from bot.actions.common import send, slot, text_of
 from bot.answers import NOT_COVERED, NOT_SURE, answer_question
-from bot.safety import is_personal_treatment_question
+from bot.safety.personal_questions import personal_question
 
 
 class ActionAnswerQuestion(Action):
@@ -23,7 +23,7 @@ class ActionAnswerQuestion(Action):
         question = text_of(tracker)
         conversation_cancer = slot(tracker, "cancer_type")
         answer = answer_question(loaded, question, conversation_cancer,
-                                 personal=is_personal_treatment_question(question))
+                                 personal=personal_question(question))
         if answer.status == NOT_SURE:
             report.record("low_confidence", question, confidence=answer.confidence)
         elif answer.status == NOT_COVERED and not answer.off_topic:

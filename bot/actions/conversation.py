@@ -11,6 +11,7 @@ from bot.actions.answer import ActionAnswerQuestion
 from bot.actions.common import send, slot, text_of
 from bot.answers import about_a_cancer, listing
 from bot.messages import Message, button
+from bot.safety.personal_questions import personal_question
 
 SUGGESTIONS = [button("Ask a question about a rare cancer", "What is a rare cancer?"),
                button("Find a clinical trial", "Find a clinical trial"),
@@ -81,7 +82,9 @@ class ActionOutOfScope(_Template, Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         # A classifier may call "what is chordoma?" out of scope: a message about a cancer is answered,
         # or honestly declined, as a question (the embedded engine routes it so before this runs).
-        if about_a_cancer(resources.get(), text_of(tracker), slot(tracker, "cancer_type")):
+        # A personal question ("do I have it?") is deferred kindly, never out of scope.
+        if about_a_cancer(resources.get(), text_of(tracker), slot(tracker, "cancer_type")) \
+                or personal_question(text_of(tracker)):
             return ActionAnswerQuestion().run(dispatcher, tracker, domain)
         send(dispatcher, [Message(self.text, buttons=list(self.buttons), answer_status="not_covered")], self.intent)
         return []

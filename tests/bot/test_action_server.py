@@ -98,3 +98,13 @@ def test_unknown_action_is_a_clear_error(action_server):
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=30)
     assert error.value.code == 404
+
+
+def test_a_personal_question_rasa_calls_out_of_scope_is_deferred_kindly(action_server):
+    body = request_body("action_out_of_scope", "will he lose his leg?", "out_of_scope", {"cancer_type": "Ewing sarcoma"})
+    reply = post(action_server, body)
+    first = reply["responses"][0]
+    assert first["text"].startswith("I can't say what will happen to him")
+    assert first["custom"]["intent"] == "ask_question"
+    body = request_body("action_out_of_scope", "can you tell me if I have it?", "out_of_scope")
+    assert post(action_server, body)["responses"][0]["text"].startswith("I can't tell whether you have it")

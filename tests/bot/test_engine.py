@@ -135,7 +135,8 @@ def test_negated_red_flag_is_answered_normally(engine):
 
 def test_personal_treatment_question_defers_to_care_team(engine):
     reply = ask(engine, "Should I stop my chemo for anal cancer?")
-    assert reply["messages"][0]["text"] == templates.PERSONAL_TREATMENT
+    assert reply["messages"][0]["text"].startswith("I can't advise on your own treatment")
+    assert "You could ask them:" in reply["messages"][0]["text"]
     assert not reply["messages"][0]["citations"]
 
 
