@@ -129,10 +129,11 @@ class Coverage:
     def scope(self, mentions: list[CancerMention], conversation_cancer: str | None = None,
               refers_back: bool = False) -> Scope:
         """The scope of a turn: the cancers it names, else the conversation's, else none. With
-        `refers_back` ("is it the same as a sarcoma?"), the conversation's cancer and those it names."""
+        `refers_back` ("is it the same as a sarcoma?"), those it names and the conversation's cancer; the
+        one just named comes first, so it is the cancer the conversation goes on with ("that one")."""
         names = [m.label for m in mentions] or ([conversation_cancer] if conversation_cancer else [])
         if refers_back and conversation_cancer and mentions:
-            names = [conversation_cancer] + names
+            names = names + [conversation_cancer]
         names = list(dict.fromkeys(names))
         # "is polycythaemia vera a blood cancer?" is about polycythaemia vera, not blood cancers.
         broader = {a for n in names for a in self.vocabulary.ancestors(n)}

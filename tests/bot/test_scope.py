@@ -308,3 +308,13 @@ def test_a_common_cancer_with_no_page_of_its_own_is_declined_with_the_kinds_that
     assert not [c for m in reply["messages"] for c in m["citations"]]
     offered = [b["title"].removeprefix("About ") for m in reply["messages"] for b in m["buttons"] if b["title"].startswith("About ")]
     assert offered and all(o in loaded.vocabulary.descendants("leukemia") and loaded.coverage.covered(o) for o in offered)
+
+
+def test_naming_another_cancer_switches_the_topic_even_in_a_comparison(loaded, engine):
+    ask(engine, "my father in law has nasopharyngeal cancer, what is it", "switch")
+    reply = ask(engine, "his friend has hypopharyngeal cancer, is that the same thing?", "switch")
+    assert reply["cancer_type"] == "hypopharyngeal cancer"
+    reply = ask(engine, "what is the treatment for that one", "switch")
+    assert reply["cancer_type"] == "hypopharyngeal cancer"
+    cited = [c["doc_id"] for m in reply["messages"] for c in m["citations"]]
+    assert cited and all(topics(loaded, d) in ([], ["hypopharyngeal cancer"]) for d in cited)
