@@ -10,7 +10,9 @@ import json
 import re
 from dataclasses import dataclass
 
-from bot import templates
+from bot import aspects, templates
+from bot.aspects import Recognised
+from bot.cancer_linker import CancerMention
 from bot.messages import Message, button, citation_from_result
 from bot.resources import Resources
 from bot.safety.personal_questions import FEELINGS, PersonalQuestion
@@ -19,6 +21,7 @@ from index.lexical import fold
 from index.search import SearchResult
 
 MAX_CITATIONS = 3
+ASPECT_POOL = 40  # passages searched when a question asks about one aspect, to find its section among
 ANSWERED, NOT_SURE, NOT_COVERED = "answered", "not_sure", "not_covered"
 _MARKDOWN_PREFIX = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+")
 _FOLLOW_UP = re.compile(r"\b(it|its|it's|this|that|these|those|they|them|their)\b", re.IGNORECASE)
@@ -50,9 +53,21 @@ def contextual_query(question: str, cancer_type: str | None, mentions_cancer: bo
     return question
 
 
-def _answer_text(resources: Resources, results: list[SearchResult], query: str) -> str:
+def asked_aspect(resources: Resources, question: str, mentions: list[CancerMention], scope: Scope) -> Recognised | None:
+    """What the question asks about a covered cancer (treatment, outlook...), when it is searched within
+    that cancer's pages (or its kinds' pages); None otherwise, or when it asks about no aspect in particular."""
+    if scope.doc_ids is None or not scope.cancers:
+        return None
+    for mention in mentions:  # the cancer's name is not what is asked about ("what is LCH")
+        question = question[:mention.start] + " " * (mention.end - mention.start) + question[mention.end:]
+    return aspects.recogniser().run(question)
+
+
+def _answer_text(resources: Resources, results: list[SearchResult], query: str,
+                 aspect: Recognised | None = None) -> str:
     parts = []
-    rewritten = resources.searcher.rewriter.run(query)
+    # the sentences that address the aspect asked about ("Four types of standard treatment are used:")
+    rewritten = resources.searcher.rewriter.run(f"{query} {' '.join(aspect.aspect.cues)}" if aspect else query)
     used_sections: set[tuple[str, str]] = set()
     used_sentences: set[str] = set()  # key points repeat sentences of the text below them
     for number, result in enumerate(results[:2], start=1):
@@ -223,8 +238,10 @@ def _answer(resources: Resources, question: str, conversation_cancer: str | None
         return _general_pages_answer(resources, question, scope) or not_covered_answer(resources, scope)
     about = scope.cancers[0] if scope.cancers else None
     query = contextual_query(question, about, mentions_cancer=bool(mentions))
-    results = resources.searcher.search(query, k=MAX_CITATIONS, doc_ids=scope.doc_ids)
-    confidence = results[0].confidence if results else 0.0
+    aspect = asked_aspect(resources, question, mentions, scope)
+    searched = resources.searcher.search(query, k=ASPECT_POOL if aspect else MAX_CITATIONS, doc_ids=scope.doc_ids)
+    results = aspects.prefer(searched, aspect, general=resources.coverage.general)[:MAX_CITATIONS]  # on what is asked first
+    confidence = max((r.confidence for r in results[:1] + searched[:1]), default=0.0)
     if not scope.cancers and is_off_topic(resources, question, confidence):
         return Answer([Message(templates.OUT_OF_SCOPE)], confidence, NOT_COVERED, None, off_topic=True)
     citations = [citation_from_result(r) for r in results]
@@ -233,7 +250,7 @@ def _answer(resources: Resources, question: str, conversation_cancer: str | None
         allowed = scope.doc_ids if scope.doc_ids is not None else resources.coverage.general
         closest = [c for c in citations if c["doc_id"] in allowed][:2]
         return Answer([Message(templates.NOT_SURE, citations=closest)], confidence, NOT_SURE, scope.cancer_type)
-    body = _answer_text(resources, results, query)
+    body = _answer_text(resources, results, query, aspect)
     messages = []
     pages_about = _specific_cancers(resources, results[:2]) if scope.doc_ids is None else []
     if pages_about:  # "what are the side effects of chemo?": say whose pages these are
