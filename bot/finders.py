@@ -21,6 +21,14 @@ REGISTRY_QUERY = "searchable database of clinical trials"
 DIRECTORY_QUERY = "list of rare cancer patient organisations by country and cancer site"
 
 
+_WITH_THE = {"united states", "united kingdom", "netherlands", "czech republic", "philippines", "united arab emirates"}
+
+
+def country_phrase(country: str) -> str:
+    """"the United States", "France": a country as it reads after "in"."""
+    return f"the {country}" if country.lower() in _WITH_THE else country
+
+
 def requested_status(text: str) -> str | None:
     lowered = text.lower()
     for status, words in _STATUS_WORDS.items():
@@ -88,19 +96,22 @@ def find_trials(resources: Resources, cancer_type: str, country: str | None, mes
                if cancer_type == ANY_CANCER or any(_same_cancer(canonical, cancer_type, c) for c in t["cancer_types"])]
     if status:
         matches = [t for t in matches if t["status"] == status] or matches
+    heading = templates.TRIALS_FOUND
     where = ""
     if country:
         in_country = [t for t in matches if any(canonical.value("country", c) == country.lower()
                                                 for c in t.get("countries", []) + [s.get("country", "") for s in t.get("sites", [])])]
         if in_country:
-            matches, where = in_country, f" in {country}"
+            matches, where = in_country, f" in {country_phrase(country)}"
+        elif matches:  # none there: say so, then what exists elsewhere
+            heading = templates.TRIALS_ELSEWHERE
     if not matches:
-        where = f" in {country}" if country else ""
+        where = f" in {country_phrase(country)}" if country else ""
         return Message(templates.NO_TRIALS.format(cancer=cancer_type, where=where),
                        citations=_pointers(resources, REGISTRY_QUERY))
     listed = matches[:MAX_LISTED]
-    lines = [templates.TRIALS_FOUND.format(count=len(matches), studies="study" if len(matches) == 1 else "studies",
-                                           cancer=cancer_type, where=where)]
+    lines = [heading.format(count=len(matches), studies="study" if len(matches) == 1 else "studies",
+                            cancer=cancer_type, where=where, country=country_phrase(country or ""))]
     for trial in listed:
         details = ", ".join(filter(None, [STATUS_LABELS.get(trial["status"], trial["status"]), trial.get("group", "")]))
         link = f" {trial['url']}" if trial.get("url") else ""
@@ -115,7 +126,8 @@ def find_organisations(resources: Resources, cancer_type: str | None, country: s
     if country:
         here = [o for o in matches if canonical.value("country", o.get("country") or "") == country.lower()]
         matches = here or [o for o in matches if (o.get("country") or "").lower() in WIDE_AREAS]
-        about = f" in {country}" if here else f" working across Europe or internationally (none listed in {country})"
+        about = f" in {country_phrase(country)}" if here else \
+            f" working across Europe or internationally (none listed in {country_phrase(country)})"
     if cancer_type and cancer_type != ANY_CANCER:
         specific = [o for o in matches if any(_same_cancer(canonical, cancer_type, s) for s in o.get("cancer_sites", []))]
         general = [o for o in matches if not o.get("cancer_sites")]

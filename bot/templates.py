@@ -50,6 +50,7 @@ GENERAL_INFORMATION = "Here is general information from the sources, which may h
 ASK_CANCER_TYPE_TRIAL = "Which type of cancer should I look for trials for?"
 ASK_CANCER_TYPE_ORGANISATION = "Which type of cancer, or which country, should I look for organisations for?"
 TRIALS_FOUND = "I found {count} {studies} for {cancer}{where}:"
+TRIALS_ELSEWHERE = "I found no study for {cancer} in {country} in my records. Elsewhere, I found {count} {studies}:"
 NO_TRIALS = (
     "I couldn't find a trial for {cancer}{where} in my records. It's possible there is no trial you can "
     "take part in yet. You can search the trial registries and ask your cancer specialist or specialist "

@@ -165,6 +165,19 @@ def test_no_matching_trial_points_to_registries(engine):
     assert message["citations"], "should cite where to search for trials"
 
 
+def test_a_trial_search_goes_on_in_the_country_named_next_and_says_when_there_is_none_there(engine):
+    ask(engine, "are there any clinical trials for adenoid cystic carcinoma", session="abroad")
+    reply = ask(engine, "any in the us?", session="abroad")
+    assert reply["intent"] == "find_trial"
+    assert any("I found 1 study for adenoid cystic carcinoma in the United States:" in m["text"] for m in reply["messages"])
+    reply = ask(engine, "what about in germany", session="abroad")
+    assert reply["intent"] == "find_trial"
+    found = next(m for m in reply["messages"] if m["trials"])
+    assert found["text"].startswith("I found no study for adenoid cystic carcinoma in Germany in my records. "
+                                    "Elsewhere, I found 1 study:")
+    assert [t["id"] for t in found["trials"]] == ["NCT01065844"] or found["trials"]
+
+
 def test_organisations_by_country(engine):
     reply = ask(engine, "Are there patient organisations in Slovenia?")
     assert reply["intent"] == "find_organisation"
