@@ -240,7 +240,8 @@ def _answer(resources: Resources, question: str, conversation_cancer: str | None
     query = contextual_query(question, about, mentions_cancer=bool(mentions))
     aspect = asked_aspect(resources, question, mentions, scope)
     searched = resources.searcher.search(query, k=ASPECT_POOL if aspect else MAX_CITATIONS, doc_ids=scope.doc_ids)
-    results = aspects.prefer(searched, aspect, general=resources.coverage.general)[:MAX_CITATIONS]  # on what is asked first
+    # the cancer's sections on what is asked first
+    results = aspects.prefer(searched, aspect, general=resources.coverage.general)[:MAX_CITATIONS]
     confidence = max((r.confidence for r in results[:1] + searched[:1]), default=0.0)
     if not scope.cancers and is_off_topic(resources, question, confidence):
         return Answer([Message(templates.OUT_OF_SCOPE)], confidence, NOT_COVERED, None, off_topic=True)
