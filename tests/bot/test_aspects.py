@@ -45,6 +45,8 @@ from bot.aspects import Aspect, AspectRecogniser, Recognised, is_overview, prefe
     ("research into it?", "research"),
     ("how do people cope living with it", "living"),
     ("is there a support group", "living"),
+    ("how common is it", "how_common"),
+    ("how rare is it?", "how_common"),
     ("what is it?", "what_is"),
     ("what's that", "what_is"),
     ("tell me about it", "what_is"),
