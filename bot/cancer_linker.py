@@ -109,9 +109,11 @@ class CancerLinker:
         self.name_words = frozenset(w for key, (entity, _) in extractor.phrases.items() if entity == "cancer_type"
                                     for w in key.split()) - FUNCTION_WORDS - _STOP_EXTENT
         self._keys_of: dict[str, list[str]] = {}  # cancer -> its written forms, as the extractor keys them
+        self._keys_by_head: dict[str, list[tuple[str, str]]] = {}  # last word -> (written form, cancer)
         for key, (entity, name) in extractor.phrases.items():
             if entity == "cancer_type":
                 self._keys_of.setdefault(name, []).append(key)
+                self._keys_by_head.setdefault(key.split()[-1], []).append((key, name))
 
     def to_dict(self) -> dict[str, object]:
         return {"type": "vocabulary+generic", "cancers": len(self.vocabulary),
@@ -142,7 +144,7 @@ class CancerLinker:
                 if narrower:
                     mentions.append(CancerMention(narrower, text[start:end], start, end))
                     continue
-            mentions.append(CancerMention(None, text[start:end], start, end))
+            mentions.append(CancerMention(self._misspelt_name(text[start:end]), text[start:end], start, end))
         mentions = sorted((self._negated(text, tokens, m) for m in mentions), key=lambda m: m.start)
         affirmed = [m for m in mentions if not m.negated]
         return affirmed or mentions
@@ -175,17 +177,32 @@ class CancerLinker:
                 spans.append((tokens[first][1], tokens[last][2]))
         return spans
 
+    def _misspelt_name(self, written: str) -> str | None:
+        """A neoplasm phrase no list holds that misspells one name of as many words ending in the same
+        word ("merkel cel carcinoma"): that cancer, if it is the only nearest; else None (unknown)."""
+        phrase = " ".join(_tokens_of(written))
+        size = len(phrase.split())
+        near = [(Levenshtein.distance(phrase, key), name) for key, name in self._keys_by_head.get(phrase.split()[-1], ())
+                if len(key.split()) == size] if phrase else []
+        near = [(d, name) for d, name in near if 0 < d <= _edits_allowed(phrase)]
+        best = min((d for d, _ in near), default=None)
+        names = {name for d, name in near if d == best}
+        return names.pop() if len(names) == 1 else None
+
     def _misspelt_narrower(self, text: str, tokens: list[tuple[str, int, int]], mention: CancerMention) -> CancerMention:
         """A broad name after words that misspell the rest of a narrower cancer's name is that cancer:
         "mantel cell lymphoma" is mantle cell lymphoma, even though "mantel" is an English word (so the
         extractor took it for no typo), not lymphoma. Only the names of the broad cancer's narrower ones
         are tried, of as many words, within the extractor's allowed edits, and only one may be nearest."""
-        narrower = self.vocabulary.descendants(mention.name or "")
         first = next((i for i, (_, s, _) in enumerate(tokens) if s == mention.start), None)
-        if not narrower or first is None:
-            return mention
-        keys = {key: name for name in narrower for key in self._keys_of.get(name, ())}
         said = " ".join(_tokens_of(mention.text))
+        # Names that end in what was said: the broad cancer's narrower ones first, else any ("merkel cel
+        # carcinoma" is Merkel cell carcinoma, though the vocabulary files it under skin cancer).
+        narrower = self.vocabulary.descendants(mention.name or "")
+        keys = {key: name for name in narrower for key in self._keys_of.get(name, ())} or \
+            {key: name for key, name in self._keys_by_head.get(said.split()[-1] if said else "", ())}
+        if not keys or first is None:
+            return mention
         for before in range(min(3, first), 0, -1):
             words = [w for w, _, _ in tokens[first - before:first]]
             if any(w in FUNCTION_WORDS or w in _STOP_EXTENT or w in MODIFIERS for w in words) or \

@@ -22,6 +22,7 @@ from bot.resources import Resources
 from bot.answers import about_a_cancer, is_off_topic
 from bot.safety import find_red_flag
 from bot.safety.personal_questions import personal_question
+from bot import aspects
 from bot.store import ConversationStore
 
 INTENT_ACTIONS = {
@@ -91,6 +92,9 @@ class Engine:
         if personal_question(text) and intent not in ("emergency", "human_handoff", "goodbye", "find_trial",
                                                        "find_organisation"):
             return "ask_question", confidence  # "will he lose his leg?": a kind deferral, never out of scope
+        if slots.get("cancer_type") and intent in ("bot_capabilities", "out_of_scope", None) \
+                and aspects.recogniser().run(text):
+            return "ask_question", confidence  # "diagnosis?" in a conversation about a cancer: a question about it
         about_cancer = names_cancer or about_a_cancer(self.resources, text, slots.get("cancer_type"))
         # "who is at risk for penile cancer?" is a question, even if it reads like "which cancers do you cover?"
         if intent in INTENT_ACTIONS and not ((intent == "out_of_scope" and about_cancer)

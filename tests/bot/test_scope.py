@@ -318,3 +318,10 @@ def test_naming_another_cancer_switches_the_topic_even_in_a_comparison(loaded, e
     assert reply["cancer_type"] == "hypopharyngeal cancer"
     cited = [c["doc_id"] for m in reply["messages"] for c in m["citations"]]
     assert cited and all(topics(loaded, d) in ([], ["hypopharyngeal cancer"]) for d in cited)
+
+
+def test_a_short_aspect_message_in_a_conversation_is_a_question_about_its_cancer(engine):
+    ask(engine, "my father in law has nasopharyngeal cancer, what is it", "aspect")
+    for message in ("how is that diagnosed", "diagnosis"):
+        reply = ask(engine, message, "aspect")
+        assert reply["intent"] == "ask_question" and reply["cancer_type"] == "nasopharyngeal cancer", message
