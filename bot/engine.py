@@ -15,6 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import ACTIONS
+from bot.actions.rerouting import continues_search
 from bot.finders import ANY_CANCER
 from bot.messages import Message
 from bot import resources as bot_resources
@@ -34,7 +35,6 @@ INTENT_ACTIONS = {
 }
 FORM_INTENTS = {"trial_form": "find_trial", "organisation_form": "find_organisation"}
 HISTORY_TURNS = 50
-ELLIPTICAL_WORDS = 6  # "and in Slovenia?", "what about Bulgaria?": a message this short continues a search
 _PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$", re.S)  # Rasa button payloads: /intent{"slot": "value"}
 
 
@@ -86,8 +86,8 @@ class Engine:
         if form in FORM_INTENTS and (answers_form or intent in (None, "inform")):
             return FORM_INTENTS[form], confidence
         names_cancer = bool(entities.get("cancer_type") or self.resources.linker.run(text))
-        if previous in FORM_INTENTS.values() and "country" in entities and not names_cancer \
-                and len(text.split()) <= ELLIPTICAL_WORDS and intent not in ("emergency", "human_handoff", "goodbye"):
+        if continues_search(text, previous, names_cancer, "country" in entities) \
+                and intent not in ("emergency", "human_handoff", "goodbye"):
             return previous, confidence  # "any in the UK?" after a trial search: the same search there
         if personal_question(text) and intent not in ("emergency", "human_handoff", "goodbye", "find_trial",
                                                        "find_organisation"):

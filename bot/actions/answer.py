@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import report, resources
 from bot.actions.common import send, slot, text_of
 from bot.answers import NOT_COVERED, NOT_SURE, answer_question
+from bot.actions.rerouting import SEARCHES, rerouted
 from bot.safety.personal_questions import personal_question
 
 
@@ -19,6 +20,10 @@ class ActionAnswerQuestion(Action):
         return "action_answer_question"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        routed = rerouted(tracker)
+        if routed in SEARCHES:  # "is there one in the Netherlands?" right after a trial search
+            from bot.actions.finders import ActionFindOrganisation, ActionFindTrial
+            return (ActionFindTrial if routed == "find_trial" else ActionFindOrganisation)().run(dispatcher, tracker, domain)
         loaded = resources.get()
         question = text_of(tracker)
         conversation_cancer = slot(tracker, "cancer_type")

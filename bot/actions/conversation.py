@@ -8,10 +8,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import report, resources, templates
 from bot.actions.answer import ActionAnswerQuestion
-from bot.actions.common import send, slot, text_of
-from bot.answers import about_a_cancer, listing
+from bot.actions.common import send, text_of
+from bot.answers import listing
 from bot.messages import Message, button
-from bot.safety.personal_questions import personal_question
+from bot.actions.rerouting import rerouted
 
 SUGGESTIONS = [button("Ask a question about a rare cancer", "What is a rare cancer?"),
                button("Find a clinical trial", "Find a clinical trial"),
@@ -80,12 +80,11 @@ class ActionOutOfScope(_Template, Action):
     action_name, intent, text, buttons = "action_out_of_scope", "out_of_scope", templates.OUT_OF_SCOPE, SUGGESTIONS
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        # A classifier may call "what is chordoma?" out of scope: a message about a cancer is answered,
-        # or honestly declined, as a question (the embedded engine routes it so before this runs).
-        # A personal question ("do I have it?") is deferred kindly, never out of scope.
-        if about_a_cancer(resources.get(), text_of(tracker), slot(tracker, "cancer_type")) \
-                or personal_question(text_of(tracker)):
-            return ActionAnswerQuestion().run(dispatcher, tracker, domain)
+        # A classifier may call "what is chordoma?", "do I have it?" or "and in Slovenia?" out of scope:
+        # they go where the embedded engine sends them (bot/actions/rerouting.py).
+        routed = rerouted(tracker)
+        if routed:
+            return run_routed(routed, dispatcher, tracker, domain)
         send(dispatcher, [Message(self.text, buttons=list(self.buttons), answer_status="not_covered")], self.intent)
         return []
 
@@ -95,6 +94,9 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        routed = rerouted(tracker)  # not understood by Rasa's classifier, but clear to the engine's rules
+        if routed:
+            return run_routed(routed, dispatcher, tracker, domain)
         report.record("not_understood", text_of(tracker))
         send(dispatcher, [Message(templates.FALLBACK, buttons=list(SUGGESTIONS))], "out_of_scope")
         return []
@@ -108,3 +110,12 @@ class ActionFeedback(Action):
         report.record("feedback", text_of(tracker))
         send(dispatcher, [Message(templates.FEEDBACK)], "feedback")
         return []
+
+
+def run_routed(intent: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+               domain: dict[str, Any]) -> list[dict[str, Any]]:
+    """Runs the action of the intent the engine's rules gave the message."""
+    from bot.actions.finders import ActionFindOrganisation, ActionFindTrial
+
+    action = {"find_trial": ActionFindTrial, "find_organisation": ActionFindOrganisation}.get(intent, ActionAnswerQuestion)
+    return action().run(dispatcher, tracker, domain)

@@ -108,3 +108,23 @@ def test_a_personal_question_rasa_calls_out_of_scope_is_deferred_kindly(action_s
     assert first["custom"]["intent"] == "ask_question"
     body = request_body("action_out_of_scope", "can you tell me if I have it?", "out_of_scope")
     assert post(action_server, body)["responses"][0]["text"].startswith("I can't tell whether you have it")
+
+
+def test_a_country_after_a_trial_search_continues_it_whatever_rasa_classified(action_server):
+    body = request_body("action_answer_question", "is there one in the Netherlands?", "ask_question",
+                        {"cancer_type": "adenoid cystic carcinoma"})
+    body["tracker"]["events"] = [
+        {"event": "user", "text": "are there trials for adenoid cystic carcinoma"},
+        {"event": "bot", "text": "I found 1 study", "data": {"custom": {"intent": "find_trial"}}},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "is there one in the Netherlands?"}]
+    reply = post(action_server, body)
+    assert all(r["custom"]["intent"] == "find_trial" for r in reply["responses"])
+    assert any("in the Netherlands" in (r.get("text") or "") for r in reply["responses"])
+
+
+def test_a_message_naming_a_cancer_that_rasa_did_not_understand_is_answered(action_server):
+    reply = post(action_server, request_body("action_default_fallback", "my dad has been told he has bile duct cancer",
+                                             "nlu_fallback"))
+    assert reply["responses"][0]["custom"]["intent"] == "ask_question"
+    assert reply["responses"][-1]["custom"]["cancer_type"] == "bile duct cancer"

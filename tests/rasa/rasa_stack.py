@@ -136,7 +136,8 @@ def write_endpoints(path: Path, action_url: str, redis_port: int) -> Path:
     endpoints = yaml.safe_load((BOT / "endpoints.yml").read_text(encoding="utf-8"))
     endpoints["action_endpoint"]["url"] = f"{action_url}/webhook"
     for store in ("tracker_store", "lock_store"):
-        assert endpoints[store]["type"] == "redis", f"bot/endpoints.yml: {store} must be redis"
+        assert endpoints[store]["type"] in ("redis", "rasa_lock_store.AtomicRedisLockStore"), \
+            f"bot/endpoints.yml: {store} must be on Redis"
         endpoints[store].update(url="127.0.0.1", port=redis_port)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")

@@ -96,3 +96,24 @@ def test_scope_gate_through_rasa(stack, figures, question_set, target):
     failed = [r for r in summary["results"] if not r["pass"]]
     assert summary["ungrounded_citations"] == 0
     assert summary["pass_rate"] >= target, failed
+
+
+CONVERSATIONS = {"shared": ROOT.parent / "shared" / "eval" / "conversations.jsonl",
+                 "own": ROOT / "tests" / "data" / "conversations.jsonl"}
+
+
+@pytest.mark.skipif(not SHARED_EVAL.exists(), reason=f"{SHARED_EVAL} is not beside this clone (CI copies it there)")
+@pytest.mark.parametrize("name, target", [("shared", 0.80), ("own", 0.80)])
+def test_conversations_through_rasa(stack, figures, name, target):
+    """Several turns in one conversation, through Rasa's slots and the same actions: the cancer, the
+    country and the task carry over. A regression guard at today's level (0.824 and 0.818 of turns):
+    issue 13 asks 0.90 of the shared set's, which needs the engine's rerouting in the Rasa actions too
+    (a cancer named in what Rasa calls out of scope or a fallback; a country continuing a search)."""
+    command = [sys.executable, str(SHARED_EVAL), "--rasa", "--url", stack.rasa, "--docs-url", stack.project,
+               "--set", str(CONVERSATIONS[name])]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    summary = json.loads(result.stdout[:result.stdout.rindex("}") + 1])
+    figures[f"rasa_conversations_{name}"] = summary
+    print(name, summary)
+    assert summary["ungrounded_citations"] == 0
+    assert summary["turn_pass_rate"] >= target, result.stderr[-4000:]
