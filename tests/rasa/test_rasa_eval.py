@@ -103,12 +103,11 @@ CONVERSATIONS = {"shared": ROOT.parent / "shared" / "eval" / "conversations.json
 
 
 @pytest.mark.skipif(not SHARED_EVAL.exists(), reason=f"{SHARED_EVAL} is not beside this clone (CI copies it there)")
-@pytest.mark.parametrize("name, target", [("shared", 0.80), ("own", 0.80)])
+@pytest.mark.parametrize("name, target", [("shared", 0.90), ("own", 0.85)])
 def test_conversations_through_rasa(stack, figures, name, target):
     """Several turns in one conversation, through Rasa's slots and the same actions: the cancer, the
-    country and the task carry over. A regression guard at today's level (0.824 and 0.818 of turns):
-    issue 13 asks 0.90 of the shared set's, which needs the engine's rerouting in the Rasa actions too
-    (a cancer named in what Rasa calls out of scope or a fallback; a country continuing a search)."""
+    country and the task carry over (bot/actions/rerouting.py). Issue 13 asks 0.90 of the shared set's
+    turns; the own set (tests/data/conversations.jsonl) is held near its level (0.92 of turns)."""
     command = [sys.executable, str(SHARED_EVAL), "--rasa", "--url", stack.rasa, "--docs-url", stack.project,
                "--set", str(CONVERSATIONS[name])]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
