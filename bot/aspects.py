@@ -126,6 +126,8 @@ class AspectRecogniser:
             raise ValueError("no aspects")
         self.aspects = tuple(aspects)
         self.filler = frozenset(fold(w) for w in filler)
+        # A turn asks several times (routing, the answer, the sentences): once per text is enough.
+        self.run = functools.lru_cache(maxsize=1024)(self._run)  # type: ignore[method-assign]
 
     @classmethod
     def load(cls, path: Path = ASPECTS_FILE) -> "AspectRecogniser":
@@ -135,7 +137,7 @@ class AspectRecogniser:
     def get(self, name: str) -> Aspect:
         return next(a for a in self.aspects if a.name == name)
 
-    def run(self, text: str) -> Recognised | None:
+    def _run(self, text: str) -> Recognised | None:
         """The aspect a message asks about, from its last sentence that names one; None if none does.
         Cancer names are best blanked out of `text` first: they are not what is asked about."""
         for sentence in reversed(_SENTENCE_END.split(text)):
