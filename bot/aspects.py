@@ -75,38 +75,57 @@ def word_matches(pattern: str, word: str) -> bool:
     return any(_one_edit(stem, head) for head in heads) and not is_english_word(word)
 
 
-def find(words: Sequence[str], patterns: Sequence[Pattern]) -> set[int]:
-    """The positions of `words` that some pattern covers."""
-    covered: set[int] = set()
-    for pattern in patterns:
-        for start in range(len(words) - len(pattern) + 1):
-            if all(word_matches(p, w) for p, w in zip(pattern, words[start:])):
-                covered.update(range(start, start + len(pattern)))
-    return covered
+class Patterns:
+    """Phrases of folded words, indexed by the first letter of their first word: a word matches a pattern
+    word (exactly, by its stem or by one typo) only when they begin alike, bar "*", so each position of a
+    message is tried against a few patterns, not all."""
+
+    def __init__(self, patterns: Sequence[Pattern] = ()):
+        self.patterns = tuple(patterns)
+        self._any = tuple(p for p in self.patterns if p[0].startswith("*"))
+        by_letter: dict[str, list[Pattern]] = {}
+        for pattern in self.patterns:
+            if not pattern[0].startswith("*"):
+                by_letter.setdefault(pattern[0][0], []).append(pattern)
+        self._by_letter = {letter: tuple(group) for letter, group in by_letter.items()}
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def find(self, words: Sequence[str]) -> set[int]:
+        """The positions of `words` that some pattern covers."""
+        covered: set[int] = set()
+        for start, word in enumerate(words):
+            for pattern in self._any + self._by_letter.get(word[:1], ()):
+                end = start + len(pattern)
+                if end <= len(words) and all(word_matches(p, w) for p, w in zip(pattern, words[start:end])):
+                    covered.update(range(start, end))
+        return covered
 
 
 @dataclass(frozen=True)
 class Aspect:
     name: str
-    phrases: tuple[Pattern, ...]
+    phrases: Patterns
     headings: tuple[str, ...]  # words of a top heading that answers it ("treatment")
     subheadings: tuple[str, ...] = ()  # words of a subheading that does
     cues: tuple[str, ...] = ()  # words of the sentences that address it
-    exceptions: tuple[Pattern, ...] = ()  # phrases that use its words for something else ("diagnosed with")
+    exceptions: Patterns = Patterns()  # phrases that use its words for something else ("diagnosed with")
     alone: bool = False  # holds only when the message asks nothing else
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Aspect":
         lower = lambda key: tuple(fold(w) for w in data.get(key) or ())  # noqa: E731
-        return cls(str(data["name"]), _patterns(data.get("phrases")), lower("headings"), lower("subheadings"),
-                   lower("cues"), _patterns(data.get("except")), bool(data.get("alone", False)))
+        return cls(str(data["name"]), Patterns(_patterns(data.get("phrases"))), lower("headings"),
+                   lower("subheadings"), lower("cues"), Patterns(_patterns(data.get("except"))),
+                   bool(data.get("alone", False)))
 
     def in_words(self, words: Sequence[str]) -> set[int]:
         """The positions of the words that ask about this aspect (none: it isn't asked about)."""
         masked = list(words)
-        for position in find(words, self.exceptions):
+        for position in self.exceptions.find(words):
             masked[position] = ""
-        return find(masked, self.phrases)
+        return self.phrases.find(masked)
 
     def answered_by(self, section: str) -> bool:
         """Does a section ("Top heading > subheading > ...") answer this aspect?"""

@@ -152,6 +152,10 @@ class EntityExtractor:
             if len(key) >= min_fuzzy_length and key not in self.capitals_only:
                 self._fuzzy_keys.setdefault(len(key.split()), []).append(key)
         self._longest = max((len(k.split()) for k in self.phrases), default=1)
+        # Every way `phrase` can match begins with a key's first word, a beginning of one (a word split
+        # in two) or its plural: other words start no name, and most of a message is skipped at once.
+        self._starts = frozenset(first[:n] for key in self.phrases for first in [key.split()[0]]
+                                 for n in range(1, len(first) + 1))
         self._find = functools.lru_cache(maxsize=1024)(self._find)  # type: ignore[method-assign]
 
     def exact(self, entity: str, text: str) -> str | None:
@@ -185,6 +189,8 @@ class EntityExtractor:
                     if fuzzy and any(e is not None and (e.start < tokens[i][1] or e.end > tokens[i + size - 1][2])
                                      for e in inside):
                         continue
+                    if not fuzzy and not self._may_start(tokens[i][0]):
+                        continue
                     phrase = " ".join(t for t, _, _ in tokens[i:i + size])
                     hit, score = (None, 100.0) if fuzzy else (self.phrase(phrase), 100.0)
                     new_words = " ".join(t for (t, _, _), e in zip(tokens[i:i + size], inside) if e is None)
@@ -206,6 +212,8 @@ class EntityExtractor:
         found = []
         for size in range(min(self._longest, len(tokens)), 0, -1):
             for i in range(len(tokens) - size + 1):
+                if not self._may_start(tokens[i][0]):
+                    continue
                 phrase = " ".join(t for t, _, _ in tokens[i:i + size])
                 hit = self.phrase(phrase)
                 if hit is None or hit[0] != "cancer_type":
@@ -228,6 +236,9 @@ class EntityExtractor:
                 if overlap and not holds and self._depth.get(other, 0) > self._depth.get(name, 0):
                     beaten.add((i, size))
         return beaten
+
+    def _may_start(self, word: str) -> bool:
+        return word in self._starts or (len(word) > 4 and word.endswith("s") and word[:-1] in self._starts)
 
     def phrase(self, phrase: str) -> tuple[str, str] | None:
         """A known phrase as written, with plurals made singular ("soft tissues"), or with a word split

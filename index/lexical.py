@@ -1,6 +1,7 @@
 """BM25 over passage contexts (bm25s), with English stemming and British/American spelling folded."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -30,6 +31,14 @@ _DOTTED_ACRONYM = re.compile(r"\b((?:[A-Za-z]\.){2,})")
 
 def fold(text: str) -> str:
     """Lower case, accents removed, dotted acronyms joined ("U.S." -> "us"), British spellings folded."""
+    # Short texts (words, headings, messages) recur in every turn: remembered, as folding is hot.
+    return _fold_short(text) if len(text) <= SHORT_TEXT else _fold(text)
+
+
+SHORT_TEXT = 120
+
+
+def _fold(text: str) -> str:
     text = _DOTTED_ACRONYM.sub(lambda m: m.group(1).replace(".", "") + " ", text)
     text = text.lower()
     if not text.isascii():  # ASCII has nothing to decompose; most text is ASCII, and this is hot
@@ -39,6 +48,9 @@ def fold(text: str) -> str:
     for pattern, replacement in _SPELLING:
         text = pattern.sub(replacement, text)
     return text
+
+
+_fold_short = functools.lru_cache(maxsize=32768)(_fold)
 
 
 def words(text: str) -> list[str]:
