@@ -41,6 +41,11 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     return len(word) == 1 and text[dot - 1].isupper()  # an initial, as in "J. Bogaerts"
 
 
+def _in_reference(text: str, cursor: int, stop: int, next_start: int) -> bool:
+    """A full stop inside a parenthesised reference, before its year: "(Eur J Cancer. 2011 Nov; 47(17))"."""
+    return text[next_start:next_start + 1].isdigit() and text.count("(", cursor, stop) > text.count(")", cursor, stop)
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Split text[start:end] into sentences; returns (start, end) offsets without surrounding whitespace."""
     end = len(text) if end is None else end
@@ -60,6 +65,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         following = _NEXT_START.match(text, stop, end)
         if stop < end and not following:
             continue  # e.g. "2.5 mg" or a lower-case continuation
+        if following and _in_reference(text, cursor, stop, following.end()):
+            continue
         spans.append((cursor, stop))
         cursor = following.end() if following else stop
         position = cursor

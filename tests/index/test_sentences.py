@@ -36,6 +36,14 @@ def test_sentence_followed_by_quote_or_bracket_closes_after_it():
     assert sentences(text) == ['He said "it is rare."', "Then he left.", "(See the note.)", "The end."]
 
 
+def test_a_journal_reference_in_brackets_does_not_split_before_its_year():
+    text = ("Care in a reference centre improves survival (Oncologist. 2019 Jun; 24(6):e338-e346), but centres "
+            "are few. (This may include surgery. In girls, more.) 2019 was the year.")
+    assert sentences(text) == [
+        "Care in a reference centre improves survival (Oncologist. 2019 Jun; 24(6):e338-e346), but centres are few.",
+        "(This may include surgery.", "In girls, more.)", "2019 was the year."]
+
+
 def test_lower_case_continuation_does_not_split():
     assert sentences("The lump is 3 cm. in size and grows. It hurts.") == ["The lump is 3 cm. in size and grows.", "It hurts."]
 
