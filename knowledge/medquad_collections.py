@@ -7,6 +7,7 @@ published the text, how document ids start, and how its answers are laid out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 MEDQUAD_REPO = "abachaa/MedQuAD"
 MEDQUAD_COMMIT = "577bd37b96c02d1833b2c9eed2de9f96964e96cb"
@@ -85,6 +86,10 @@ QTYPE_SECTIONS: dict[str, str] = {
     "research": "Research and clinical trials for {about}",
 }
 QTYPE_ORDER = {qtype: i for i, qtype in enumerate(QTYPE_SECTIONS)}
+# Genetics Home Reference answers "how is X treated?" with only the names of other sites (their links are
+# not in MedQuAD): headed for what it is, so no question about treatment takes it for an answer.
+RESOURCE_LIST_OPENING = "These resources address the diagnosis or management of"
+RESOURCE_LIST_HEADING = "Other websites about {about} (their names)"
 
 # Focus strings damaged in MedQuAD (a lost "é"). Only the title and id use the fix; the text stays as it is.
 TITLE_FIXES = {
@@ -119,11 +124,13 @@ def about_phrase(title: str) -> str:
     return " ".join(words)
 
 
-def section_heading(qtype: str, title: str) -> str:
+def section_heading(qtype: str, title: str, answers: Sequence[str] = ()) -> str:
     try:
         template = QTYPE_SECTIONS[qtype]
     except KeyError:
         raise ValueError(f"unknown qtype {qtype!r}; known: {', '.join(QTYPE_SECTIONS)}") from None
+    if answers and all(a.lstrip().startswith(RESOURCE_LIST_OPENING) for a in answers):
+        template = RESOURCE_LIST_HEADING
     return template.format(about=about_phrase(title))
 
 

@@ -195,7 +195,7 @@ def build_documents(files: list[MedQuADFile], vocabulary: CancerVocabulary | Non
         doc = Document(doc_id=key, collection=primary.collection, title=title, focus=primary.focus,
                        url=primary.url, files=group, cancer_types=cancer_types)
         for qtype in sorted(by_qtype, key=QTYPE_ORDER.__getitem__):
-            doc.sections.append((section_heading(qtype, title), by_qtype[qtype]))
+            doc.sections.append((section_heading(qtype, title, [p.answer for p in by_qtype[qtype]]), by_qtype[qtype]))
         documents.append(doc)
     return documents, errors
 

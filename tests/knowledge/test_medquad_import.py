@@ -101,7 +101,7 @@ def documents_with_pairs(xml_dir: Path):
     docs, errors = mq.build_documents(files)
     assert errors == []
     for doc in docs:
-        answers = {mq.section_heading(pairs[0].qtype, doc.title): " ".join(
+        answers = {mq.section_heading(pairs[0].qtype, doc.title, [p.answer for p in pairs]): " ".join(
             left_out(p.answer, doc.collection.source) for p in pairs) for _, pairs in doc.sections}
         yield doc, mq.render_document(doc), answers
 
@@ -291,14 +291,15 @@ def test_ghr_sections_are_named_like_every_other_collection(rare_output):
     _, body = rare_output["ghr-chordoma"]
     assert list(sections_of(body)) == [
         "General information about chordoma", "How common chordoma is", "Genetic changes related to chordoma (causes)",
-        "Inherited risk of chordoma (genetics)", "Treatment of chordoma"]
+        "Inherited risk of chordoma (genetics)", "Other websites about chordoma (their names)"]
     # two spaces separate GHR's paragraphs
     assert "\n\nApproximately half of all chordomas occur" in sections_of(body)["General information about chordoma"]
 
 
 def test_site_boilerplate_is_left_out_and_the_disease_specific_text_kept(rare_output):
     _, ghr_body = rare_output["ghr-chordoma"]
-    treatment = sections_of(ghr_body)["Treatment of chordoma"]
+    # its answer to "how is chordoma treated?" names other sites only: headed for what it is, not "Treatment"
+    treatment = sections_of(ghr_body)["Other websites about chordoma (their names)"]
     assert "These resources from MedlinePlus" not in treatment and "Palliative Care" not in treatment
     assert treatment.startswith("These resources address the diagnosis or management of chordoma:\n\n- Chordoma Foundation")
     _, gard_body = rare_output["gard-paragangliomas-4"]
