@@ -10,21 +10,23 @@ import json
 import re
 from dataclasses import dataclass
 
-from bot import aspects, templates
+from bot import aspects, composition, templates
 from bot.aspects import Recognised
 from bot.cancer_linker import CancerMention
 from bot.messages import Message, button, citation_from_result
 from bot.resources import Resources
 from bot.safety.personal_questions import FEELINGS, PersonalQuestion
-from bot.scope import Scope, key_terms, mentions_oncology, unknown_terms
+from bot.scope import Scope, about_cancers_in_general, key_terms, mentions_oncology, unknown_terms
 from index.lexical import fold
 from index.search import SearchResult
 
 MAX_CITATIONS = 3
 ASPECT_POOL = 40  # passages searched when a question asks about one aspect, to find its section among
 ANSWERED, NOT_SURE, NOT_COVERED = "answered", "not_sure", "not_covered"
-_MARKDOWN_PREFIX = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+")
 _FOLLOW_UP = re.compile(r"\b(it|its|it's|this|that|these|those|they|them|their)\b", re.IGNORECASE)
+_ASKS = re.compile(r"\?|(?:^|[.!,;]\s*)(?:what|how|why|where|when|which|who|is|are|can|could|does|do|will|should)\b",
+                   re.IGNORECASE)  # a message that asks something, besides saying how the person feels
+_SWITCH = re.compile(r"^\W*(?:and\s+)?(?:what|how)\s+about\b", re.IGNORECASE)  # "what about chondrosarcoma? ..."
 
 
 @dataclass
@@ -38,12 +40,6 @@ class Answer:
     def __post_init__(self) -> None:
         for message in self.messages:
             message.answer_status, message.cancer_type = self.status, self.cancer_type
-
-
-def answer_sentence(text: str) -> str:
-    """A quoted sentence for the answer text: list markers and line breaks are layout, not words."""
-    lines = [_MARKDOWN_PREFIX.sub("", line).strip() for line in text.splitlines()]
-    return " ".join(line for line in lines if line)
 
 
 def contextual_query(question: str, cancer_type: str | None, mentions_cancer: bool) -> str:
@@ -65,7 +61,9 @@ def asked_aspect(resources: Resources, question: str, mentions: list[CancerMenti
 
 def _answer_text(resources: Resources, results: list[SearchResult], query: str,
                  aspect: Recognised | None = None) -> str:
-    parts = []
+    """The best sentences of the first one or two results, each with its context and marker, after a
+    lead naming the pages they come from."""
+    parts, quoted = [], []
     # the sentences that address the aspect asked about ("Four types of standard treatment are used:")
     rewritten = resources.searcher.rewriter.run(f"{query} {' '.join(aspect.aspect.cues)}" if aspect else query)
     used_sections: set[tuple[str, str]] = set()
@@ -74,15 +72,41 @@ def _answer_text(resources: Resources, results: list[SearchResult], query: str,
         if number == 2 and (result.confidence < resources.answer_threshold or
                             (result.doc_id, result.section) in used_sections):
             break
-        text = resources.searcher.snapshot.documents[result.doc_id]["text"]
-        spans = resources.searcher.best_spans(text, result.start, result.end, rewritten, n=2 if number == 1 else 1)
-        sentences = [answer_sentence(span.text) for span in spans]
-        fresh = [s for s in sentences if s and s.lower() not in used_sentences]
-        used_sentences.update(s.lower() for s in fresh)
-        if fresh:
-            parts.append(f"{' '.join(fresh)} [{number}]")
+        document = resources.searcher.snapshot.documents[result.doc_id]
+        spans = resources.searcher.best_spans(document["text"], result.start, result.end, rewritten,
+                                              n=2 if number == 1 else 1)
+        fresh = [(span.start, span.end) for span in spans
+                 if (key := composition.answer_sentence(span.text).lower()) and key not in used_sentences]
+        used_sentences.update(composition.answer_sentence(span.text).lower() for span in spans)
+        composed = composition.compose(document["text"], (result.start, result.end), fresh, required=not parts)
+        if fresh and composed:
+            parts.append(f"{composed} [{number}]")
+            quoted.append(document)
         used_sections.add((result.doc_id, result.section))
-    return " ".join(parts)
+    if not parts:
+        return ""
+    body = composition.join(parts)
+    return f"{composition.source_lead(quoted)}{chr(10) if body.startswith('- ') else ' '}{body}"
+
+
+_SECTIONS: dict[str, dict[str, frozenset[str]]] = {}  # build id -> doc_id -> section labels
+
+
+def _sections_of(resources: Resources, doc_id: str) -> frozenset[str]:
+    snapshot = resources.searcher.snapshot
+    if snapshot.build_id not in _SECTIONS:
+        labels: dict[str, set[str]] = {}
+        for passage in snapshot.passages:
+            labels.setdefault(passage.doc_id, set()).add(passage.section_label)
+        _SECTIONS.clear()  # one build at a time
+        _SECTIONS[snapshot.build_id] = {d: frozenset(s) for d, s in labels.items()}
+    return _SECTIONS[snapshot.build_id].get(doc_id, frozenset())
+
+
+def sources_cover(resources: Resources, scope: Scope, aspect: Recognised) -> bool:
+    """Does a page on the cancer have a section on the aspect asked about (its treatment, its outlook)?"""
+    pages = (scope.doc_ids or frozenset()) - resources.coverage.general
+    return any(aspect.aspect.answered_by(section) for doc_id in pages for section in _sections_of(resources, doc_id))
 
 
 def _payload(intent: str, cancer: str | None) -> str:
@@ -200,10 +224,13 @@ def answer_question(resources: Resources, question: str, conversation_cancer: st
     """The answer to a question, within the scope of the cancers it (or the conversation) names. A personal
     question ("will he lose his leg?") gets a kind deferral first, then the general information, if any."""
     answer = _answer(resources, question, conversation_cancer, scope)
-    return with_deferral(answer, personal) if personal else answer
+    if not personal:
+        return answer
+    # "we're both in shock. what is it": kind words, and the answer too
+    return with_deferral(answer, personal, asks_too=bool(_ASKS.search(question)))
 
 
-def with_deferral(answer: Answer, personal: PersonalQuestion) -> Answer:
+def with_deferral(answer: Answer, personal: PersonalQuestion, asks_too: bool = False) -> Answer:
     """Who can answer a personal question and what to ask them; then what the sources say in general.
     Never out of scope: with nothing general to add, the deferral is the whole reply."""
     cancer = answer.cancer_type
@@ -214,6 +241,8 @@ def with_deferral(answer: Answer, personal: PersonalQuestion) -> Answer:
         has="have" if person in ("you", "they") else "has")
     if personal.kind == FEELINGS:  # no quotes for feelings: an offer of people to talk to, and of information
         buttons = [button("Find a patient organisation", _payload("find_organisation", cancer))]
+        if asks_too and answer.status == ANSWERED:
+            return Answer([Message(text, buttons=buttons)] + list(answer.messages), answer.confidence, ANSWERED, cancer)
         if cancer:
             buttons.append(button(f"About {cancer}", f"What is {cancer}?"))
         return Answer([Message(text, buttons=buttons)], answer.confidence, NOT_SURE, cancer)
@@ -223,7 +252,7 @@ def with_deferral(answer: Answer, personal: PersonalQuestion) -> Answer:
     messages = list(answer.messages)
     for message in messages:
         if message.citations and answer.status == ANSWERED:
-            message.text = f"{templates.GENERAL_INFORMATION} {message.text}"
+            message.text = f"{templates.GENERAL_INFORMATION}\n{message.text}"
             break
     return Answer([deferral] + messages, answer.confidence, answer.status, cancer)
 
@@ -233,7 +262,11 @@ def _answer(resources: Resources, question: str, conversation_cancer: str | None
     mentions = resources.linker.run(question)
     if conversation_cancer:  # a slot a Rasa server filled holds nlu.yml's spelling of the name
         conversation_cancer = resources.entities.exact("cancer_type", conversation_cancer) or conversation_cancer
-    scope = scope or resources.coverage.scope(mentions, conversation_cancer, refers_back=bool(_FOLLOW_UP.search(question)))
+    if not mentions and about_cancers_in_general(question) and not _FOLLOW_UP.search(question):
+        conversation_cancer = None  # "what is a rare cancer?" in a conversation about Ewing sarcoma
+    # "is that the same as X?" is about both; "what about X, what are its symptoms?" about X alone
+    refers_back = bool(_FOLLOW_UP.search(question)) and not (mentions and _SWITCH.match(question))
+    scope = scope or resources.coverage.scope(mentions, conversation_cancer, refers_back=refers_back)
     if scope.not_covered:
         return _general_pages_answer(resources, question, scope) or not_covered_answer(resources, scope)
     about = scope.cancers[0] if scope.cancers else None
@@ -261,6 +294,8 @@ def _answer(resources: Resources, question: str, conversation_cancer: str | None
     if group and subjects:  # "what is lymphoma?", from the pages on kinds of lymphoma: say so, and offer the others
         messages.append(Message(templates.GROUP_PAGES.format(group=group, cancers=listing(
             list(dict.fromkeys(subjects)), "and"))))  # each page's own subject
+    if aspect and about and not sources_cover(resources, scope, aspect):  # "how is it treated?": nothing on that
+        messages.append(Message(templates.ASPECT_NOT_IN_SOURCES.format(cancer=about, topic=aspect.aspect.topic)))
     if scope.uncovered:
         messages.append(Message(templates.PARTLY_COVERED.format(uncovered=listing(scope.uncovered, "or"),
                                                                 covered=listing(scope.cancers, "and"))))

@@ -8,7 +8,7 @@ from typing import Any
 from bot import templates
 from bot.messages import Message, citation_from_record, citation_from_result
 from bot.resources import Resources
-from bot.scope import Scope
+from bot.scope import Scope, key_terms
 
 MAX_LISTED = 8
 ANY_CANCER = "any rare cancer"  # the form's "not sure" answer: search without a cancer type
@@ -17,6 +17,12 @@ STATUS_LABELS = {"planned": "planned", "recruiting": "recruiting", "underway": "
 _STATUS_WORDS = {"recruiting": ("recruiting", "open", "enrolling", "join"), "completed": ("completed", "finished", "results"),
                  "planned": ("planned", "upcoming", "future", "planning")}
 WIDE_AREAS = {"europe", "international", "worldwide"}
+# Words of a request for trials or organisations as such: a message of only these, a cancer and a place
+# ("any in the UK?", "are there trials for it?") asks for the listing, and no passage comes with it.
+FINDER_WORDS = frozenset("""trial trials clinical study studies any there find look looking search
+    organisation organisations organization organizations charity charities group groups support patient
+    patients help contact join near nearby local country countries available open recruiting please know
+    tell could would can about also what else another other more""".split())
 REGISTRY_QUERY = "searchable database of clinical trials"
 DIRECTORY_QUERY = "list of rare cancer patient organisations by country and cancer site"
 
@@ -78,7 +84,10 @@ def general_guidance(resources: Resources, message: str, cancer_type: str | None
     from bot.answers import ANSWERED, answer_question
 
     cancer_type = cancer_type if cancer_type != ANY_CANCER else None
-    scope = resources.coverage.scope(resources.linker.run(message), cancer_type)
+    mentions = resources.linker.run(message)
+    if not _asks_more_than_a_listing(resources, message, mentions):
+        return []
+    scope = resources.coverage.scope(mentions, cancer_type)
     if scope.not_covered:
         return []
     if scope.doc_ids is None:
@@ -87,6 +96,17 @@ def general_guidance(resources: Resources, message: str, cancer_type: str | None
     for sent in answer.messages:
         sent.answer_status = sent.cancer_type = None  # a search, not a question
     return answer.messages if answer.status == ANSWERED else []
+
+
+def _asks_more_than_a_listing(resources: Resources, message: str, mentions: list[Any]) -> bool:
+    """Does the message ask something beyond the request ("what research is being done for anal
+    cancer?"), not just for trials or organisations for a cancer in a place ("any in France?")?"""
+    for mention in sorted(mentions, key=lambda m: -m.start):
+        message = message[:mention.start] + " " + message[mention.end:]
+    for found in sorted(resources.entities.run(message), key=lambda e: -e.start):
+        if found.entity == "country":
+            message = message[:found.start] + " " + message[found.end:]
+    return any(term not in FINDER_WORDS for term in key_terms(message))
 
 
 def find_trials(resources: Resources, cancer_type: str, country: str | None, message: str) -> Message:

@@ -153,6 +153,16 @@ def key_terms(text: str) -> list[str]:
     return [w for w in words(text) if w not in _QUESTION_WORDS and w not in FUNCTION_WORDS and not w.isdigit() and len(w) > 2]
 
 
+_IN_GENERAL = re.compile(r"\b(?:(?:a|an|any|all|most|other|some)\s+(?:rare\s+)?(?:cancer|tumou?r)s?|"
+                         r"rare\s+(?:cancer|tumou?r)s|cancers)\b", re.IGNORECASE)
+
+
+def about_cancers_in_general(text: str) -> bool:
+    """Does a message ask about cancers in general ("what is a rare cancer?", "why are rare cancers hard
+    to diagnose")? Then it is not about the cancer a conversation is on."""
+    return bool(_IN_GENERAL.search(text))
+
+
 def mentions_oncology(text: str) -> bool:
     folded = set(re.findall(r"[a-z0-9]+", fold(text)))
     return bool(folded & ONCOLOGY_WORDS)

@@ -46,7 +46,9 @@ PERSONAL = {
                  "Talking can help: {possessive} specialist nurse, or a patient organisation where people have been "
                  "through the same. I can look for one for you, or tell you more about the cancer."),
 }
-GENERAL_INFORMATION = "Here is general information from the sources, which may help you prepare your questions:"
+ASPECT_NOT_IN_SOURCES = ("My sources on {cancer} don't cover {topic}; your specialist team can tell you about it. "
+                         "Here is what they do say:")
+GENERAL_INFORMATION = "Here is general information from the sources, which may help you prepare your questions."
 ASK_CANCER_TYPE_TRIAL = "Which type of cancer should I look for trials for?"
 ASK_CANCER_TYPE_ORGANISATION = "Which type of cancer, or which country, should I look for organisations for?"
 TRIALS_FOUND = "I found {count} {studies} for {cancer}{where}:"

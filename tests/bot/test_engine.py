@@ -8,7 +8,7 @@ import pytest
 import redis_server
 
 from bot import templates
-from bot.answers import answer_sentence
+from bot.composition import answer_sentence
 from bot.engine import Engine, InvalidMessage
 from bot.store import InMemoryStore
 from index.sentences import sentence_spans
@@ -90,15 +90,18 @@ def test_citations_are_verbatim_and_located(engine, loaded):
     "What does the International Rare Cancer Initiative do?", "why are rare cancers hard to diagnose",
 ])
 def test_answers_are_only_document_text_and_templates(engine, loaded, question):
+    """Every line of an answer, but for fixed sentences and the lead naming its pages, is cited text
+    (a list's items by their terms: each line on its own)."""
     reply = ask(engine, question)
     for message in reply["messages"]:
-        text = message["text"]
+        text = re.sub(r"^From [^\n]*?(?:page|pages)(?: on [^:\n]+| “[^”]+”)?(?: and [^:\n]+)?: ", "", message["text"])
         for template in templates.ALL:
             text = text.replace(template, " ")
         cited = " ".join(fold(answer_sentence(loaded.document(c["doc_id"])["text"])) for c in message["citations"])
-        for part in re.split(r"\s*\[\d+\]\s*", text):
-            for start, end in sentence_spans(part):
-                assert fold(part[start:end]) in cited, f"not from a cited document: {part[start:end]!r}"
+        for line in text.splitlines():
+            for part in re.split(r"\s*\[\d+\]\s*", answer_sentence(line)):
+                for start, end in sentence_spans(part):
+                    assert fold(part[start:end]) in cited, f"not from a cited document: {part[start:end]!r}"
 
 
 def test_not_sure_below_threshold_offers_sources_and_who_to_ask(loaded):
@@ -176,6 +179,31 @@ def test_a_trial_search_goes_on_in_the_country_named_next_and_says_when_there_is
     assert found["text"].startswith("I found no study for adenoid cystic carcinoma in Germany in my records. "
                                     "Elsewhere, I found 1 study:")
     assert [t["id"] for t in found["trials"]] == ["NCT01065844"] or found["trials"]
+
+
+def test_a_bare_request_gets_the_listing_and_no_passage(engine):
+    ask(engine, "my sister has uterine sarcoma", session="bare")
+    for request in ("are there any trials for it?", "any in the UK?", "is there a support group I could contact?"):
+        reply = ask(engine, request, session="bare")
+        assert reply["intent"] in ("find_trial", "find_organisation")
+        assert len(reply["messages"]) == 1 and (reply["messages"][0]["trials"] or reply["messages"][0]["organisations"]), request
+
+
+def test_a_request_that_asks_more_gets_what_the_sources_say_then_the_listing(engine):
+    reply = ask(engine, "what research is being done for anal cancer?")
+    assert reply["intent"] == "find_trial"
+    *said, listed = reply["messages"]
+    assert listed["trials"] and said and said[0]["citations"]
+    assert said[0]["citations"][0]["doc_id"] == "nci-anal-cancer"
+
+
+def test_a_question_about_rare_cancers_in_general_leaves_the_conversations_cancer_aside(engine):
+    ask(engine, "what are the symptoms of ewing sarcoma", session="general")
+    reply = ask(engine, "what is a rare cancer", session="general")
+    assert reply["intent"] == "ask_question" and reply["messages"][0]["citations"]
+    assert not any("ewing" in c["doc_id"] for m in reply["messages"] for c in m["citations"])
+    reply = ask(engine, "how is it treated", session="general")  # and the conversation goes on with it
+    assert reply["messages"][0]["citations"][0]["doc_id"].endswith("ewing-sarcoma")
 
 
 def test_organisations_by_country(engine):
