@@ -27,6 +27,7 @@ TYPO_MIN_LENGTH = 6  # a pattern word this long also matches a misspelling one e
 FLOOR = 0.2
 OVERVIEW_SUBHEADINGS = ("key points",)  # a section's summary, the answer to a question on the whole aspect
 _SENTENCE_END = re.compile(r"[.?!;\n]+")
+_DENIAL = re.compile(r"\s*(?:no|not|without|never)\b", re.IGNORECASE)
 
 Pattern = tuple[str, ...]  # folded words; "treat*" matches a word it begins, "*" any one word
 
@@ -112,13 +113,14 @@ class Aspect:
     cues: tuple[str, ...] = ()  # words of the sentences that address it
     exceptions: Patterns = Patterns()  # phrases that use its words for something else ("diagnosed with")
     alone: bool = False  # holds only when the message asks nothing else
+    topic: str = ""  # what it is, as a reply names it: "how it is treated"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Aspect":
         lower = lambda key: tuple(fold(w) for w in data.get(key) or ())  # noqa: E731
         return cls(str(data["name"]), Patterns(_patterns(data.get("phrases"))), lower("headings"),
                    lower("subheadings"), lower("cues"), Patterns(_patterns(data.get("except"))),
-                   bool(data.get("alone", False)))
+                   bool(data.get("alone", False)), str(data.get("topic") or data["name"]))
 
     def in_words(self, words: Sequence[str]) -> set[int]:
         """The positions of the words that ask about this aspect (none: it isn't asked about)."""
@@ -160,7 +162,8 @@ class AspectRecogniser:
         """The aspect a message asks about, from its last sentence that names one; None if none does.
         Cancer names are best blanked out of `text` first: they are not what is asked about."""
         for sentence in reversed(_SENTENCE_END.split(text)):
-            words = words_of(sentence)
+            # "no fever or bleeding, I just want to know how it is diagnosed": what is denied isn't asked
+            words = words_of(",".join(c for c in sentence.split(",") if not _DENIAL.match(c)))
             found = [(aspect, covered) for aspect in self.aspects if (covered := aspect.in_words(words))]
             if not found:
                 continue

@@ -29,7 +29,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(pat
     # "will he lose his leg?", "how long has she got?", "will I survive", "is he going to die", "will he be ok"
     (OUTCOME, rf"\bhow long (?:has|have|do|does|will|would) {_WHO} (?:got|have|has|live|left)\b"),
     (OUTCOME, rf"\bhow long (?:\w+ )?(?:left|to live)\b"),
-    (OUTCOME, rf"\b(?:will|would|is|are|am) {_WHO} (?:\w+ )?(?:going to |gonna )?(?:lose|survive|die|live|make it|be ok|be okay|be alright|be all right|be fine|recover|get better|be cured|walk|need)\b"),
+    (OUTCOME, rf"\b(?:will|would|is|are|am) {_WHO} (?:\w+ )?(?:going to |gonna )?(?:lose|survive|die|live|make it|be ok|be okay|be alright|be all right|be fine|recover|get better|be cured|walk|need|go blind|go deaf|be blind|be deaf|be paraly[sz]ed|be disabled)\b"),
+    # "can I still play football after", "will she be able to have children"
+    (OUTCOME, rf"\b(?:can|could|will|would) {_WHO} (?:still (?:be able to )?|ever |be able to )(?:\w+ )?(?:play|work|drive|swim|run|go back|have (?:children|kids|a baby)|do sports?|walk|study|travel)\b"),
     (OUTCOME, rf"\b(?:what are|what's|what is) (?:my|his|her|their|our) (?:\w+ )?(?:chances?|odds|prognosis|outlook|life expectancy)\b"),
     (OUTCOME, rf"\b(?:can|could) {_WHO} (?:\w+ )?(?:be cured|survive|beat (?:it|this))\b"),
     (OUTCOME, rf"\b(?:is|was) (?:it|this|the cancer|the tumou?r) (?:too late|terminal|curable) for {_OBJECT}\b"),

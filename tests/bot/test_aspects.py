@@ -26,6 +26,8 @@ from bot.aspects import Aspect, AspectRecogniser, Recognised, is_overview, prefe
     ("is it something he inherited from us?", "genetics"),
     ("does it run in families", "genetics"),
     ("is it genetic", "genetics"),
+    ("No fever or bleeding, I just want to know how it is diagnosed", "diagnosis"),
+    ("not in pain, but what is the outlook", "outlook"),
     ("inheritted?", "genetics"),
     ("what causes it? he was a farmer outdoors all his life", "causes"),
     ("is it because he smoked", "causes"),

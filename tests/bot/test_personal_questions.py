@@ -21,6 +21,9 @@ from bot.store import InMemoryStore
     ("will I survive this", OUTCOME, "you"),
     ("what are his chances", OUTCOME, "he"),
     ("will she be ok?", OUTCOME, "she"),
+    ("will she go blind", OUTCOME, "she"),
+    ("can i still play football after", OUTCOME, "you"),
+    ("will my son be able to have children", OUTCOME, "he"),
     ("should I have the operation?", TREATMENT, "you"),
     ("should my mum stop her chemo", TREATMENT, "she"),
     ("i'm so scared", FEELINGS, "you"),
@@ -36,6 +39,7 @@ def test_personal_questions_are_recognised_with_whom_they_are_about(text, kind, 
     "is it inherited?", "how is Ewing sarcoma treated?", "what is the outlook for chordoma?",
     "how long does treatment take?", "is polycythemia vera a cancer?", "what are the symptoms?",
     "hello", "", "can you find me a trial in the UK?", "what causes it?", "who is at risk for penile cancer?",
+    "can they run tests on it?", "can they work out what type it is", "will they find it on a scan",
 ])
 def test_general_questions_are_not_personal(text):
     assert personal_question(text) is None
@@ -72,3 +76,10 @@ def test_feelings_get_kindness_and_people_to_talk_to_not_quotes(engine):
     message = reply["messages"][0]
     assert message["text"].startswith("I'm sorry you're going through this") and not message["citations"]
     assert [b["title"] for b in message["buttons"]] == ["Find a patient organisation", "About chordoma"]
+
+
+def test_feelings_with_a_question_get_kindness_then_the_answer(engine):
+    reply = engine.handle("fq", "my husband has been diagnosed with anal cancer, we're both in shock. what is it")
+    kind, *answer = reply["messages"]
+    assert kind["text"].startswith("I'm sorry you're going through this") and not kind["citations"]
+    assert answer and answer[0]["citations"][0]["doc_id"] == "nci-anal-cancer"
