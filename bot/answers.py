@@ -56,7 +56,11 @@ def asked_aspect(resources: Resources, question: str, mentions: list[CancerMenti
         return None
     for mention in mentions:  # the cancer's name is not what is asked about ("what is LCH")
         question = question[:mention.start] + " " * (mention.end - mention.start) + question[mention.end:]
-    return aspects.recogniser().run(question)
+    recognised = aspects.recogniser().run(question)
+    if recognised is None and mentions and not _ASKS.search(question):
+        # "my son has acute lymphoblastic leukaemia": told a cancer, asked nothing; what it is comes first
+        return Recognised(aspects.recogniser().get("what_is"), bare=True)
+    return recognised
 
 
 def _answer_text(resources: Resources, results: list[SearchResult], query: str,
@@ -266,7 +270,7 @@ def _answer(resources: Resources, question: str, conversation_cancer: str | None
         conversation_cancer = None  # "what is a rare cancer?" in a conversation about Ewing sarcoma
     # "is that the same as X?" is about both; "what about X, what are its symptoms?" about X alone
     refers_back = bool(_FOLLOW_UP.search(question)) and not (mentions and _SWITCH.match(question))
-    scope = scope or resources.coverage.scope(mentions, conversation_cancer, refers_back=refers_back)
+    scope = scope or resources.coverage.scope(mentions, conversation_cancer, refers_back=refers_back, text=question)
     if scope.not_covered:
         return _general_pages_answer(resources, question, scope) or not_covered_answer(resources, scope)
     about = scope.cancers[0] if scope.cancers else None

@@ -150,19 +150,25 @@ def _page(document: dict[str, Any]) -> tuple[str, str]:
 
 def source_lead(documents: Sequence[dict[str, Any]]) -> str:
     """"From the National Cancer Institute's page on uterine sarcoma:" for the pages quoted, in order;
-    pages on one subject are named together ("the National Cancer Institute's and Genetics Home
-    Reference's pages on Ewing sarcoma")."""
+    pages on one subject, or by one publisher, are named together ("the National Cancer Institute's and
+    Genetics Home Reference's pages on Ewing sarcoma", "the National Cancer Institute's pages on
+    childhood and adult Hodgkin lymphoma")."""
+    pages = list(dict.fromkeys(_page(d) for d in documents))
+    publishers = list(dict.fromkeys(publisher for publisher, _ in pages))
+    if len(publishers) == 1 and len(pages) > 1 and all(subject.startswith("on ") for _, subject in pages):
+        subjects = [subject[3:] for _, subject in pages]
+        return f"From {publishers[0]}'s pages on {_listing(subjects)}:"
     by_subject: dict[str, list[str]] = {}
-    for publisher, subject in dict.fromkeys(_page(d) for d in documents):
+    for publisher, subject in pages:
         by_subject.setdefault(subject, []).append(publisher)
     named = []
-    for subject, publishers in by_subject.items():
+    for subject, names in by_subject.items():
         if not subject:
-            named += [f"a page by {publisher}" for publisher in publishers]
-        elif len(publishers) == 1:
-            named.append(f"{publishers[0]}'s page {subject}")
+            named += [f"a page by {publisher}" for publisher in names]
+        elif len(names) == 1:
+            named.append(f"{names[0]}'s page {subject}")
         else:
-            named.append(f"{_listing([p + chr(39) + 's' for p in publishers])} pages {subject}")
+            named.append(f"{_listing([p + chr(39) + 's' for p in names])} pages {subject}")
     return f"From {_listing(named)}:" if named else ""
 
 

@@ -87,7 +87,7 @@ def general_guidance(resources: Resources, message: str, cancer_type: str | None
     mentions = resources.linker.run(message)
     if not _asks_more_than_a_listing(resources, message, mentions):
         return []
-    scope = resources.coverage.scope(mentions, cancer_type)
+    scope = resources.coverage.scope(mentions, cancer_type, text=message)
     if scope.not_covered:
         return []
     if scope.doc_ids is None:

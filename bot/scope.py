@@ -60,6 +60,19 @@ class Scope:
         return (self.cancers + self.uncovered or (None,))[0]
 
 
+# Words that narrow a cancer to its kind named "<prefix> <cancer>" (childhood Hodgkin lymphoma, male breast cancer).
+QUALIFIERS: dict[str, frozenset[str]] = {
+    "childhood": frozenset("""child children childs kid kids childhood paediatric pediatric baby babies infant infants
+                              toddler toddlers teenager teenagers teen teens adolescent adolescents""".split()),
+    "adult": frozenset("""adult adults grownup grownups husband wife partner mum mom mother dad father grandad
+                           grandma grandpa grandmother grandfather nan gran""".split()),
+    "male": frozenset("men man male males".split()),
+}
+SAME_DISEASE = ("childhood", "adult")  # kinds that are the cancer itself at an age, not a variant of it
+_AGE = re.compile(r"\b(\d{1,3})\s*-?\s*(?:years?|yrs?|yo)\b|\b(?:aged?|at)\s+(\d{1,3})\b")
+ADULT_AGE = 18
+
+
 @dataclass
 class Coverage:
     """Which documents are about which cancers, from the index's documents and the vocabulary."""
@@ -86,13 +99,37 @@ class Coverage:
         """The words some document is about, not just mentions (subject_words); made on first use."""
         return subject_words(self.documents.values())
 
+    def narrowed(self, name: str, text: str) -> str:
+        """The kind of a cancer a word of the message means, when the sources cover it: "can men get breast
+        cancer?" is about male breast cancer, "the outlook for children with ALL" about childhood ALL, and
+        "is it different for adults?" after it about adult ALL. Otherwise the cancer itself."""
+        said = set(re.findall(r"[a-z]+", fold(text))) if text else set()
+        for age in _AGE.finditer(text or ""):  # "my 15 year old daughter", "my brother had it at 40"
+            said.add("child" if int(age.group(1) or age.group(2)) < ADULT_AGE else "adult")
+        if not said:
+            return name
+        base = name
+        for prefix in QUALIFIERS:  # "childhood Hodgkin lymphoma" asked about "adults": adult Hodgkin lymphoma
+            if name.lower().startswith(prefix + " ") and self.vocabulary.get(name[len(prefix) + 1:]) is not None:
+                base = self.vocabulary.canonical(name[len(prefix) + 1:]) or name[len(prefix) + 1:]
+        for prefix, cues in QUALIFIERS.items():
+            if said & cues:
+                kind = next((k for k in self.vocabulary.descendants(base)
+                             if k.lower() == f"{prefix} {base.lower()}" and self.covered(k)), None)
+                if kind:
+                    return kind
+        return name
+
     def documents_for(self, name: str) -> frozenset[str]:
         """The documents about a cancer. A cancer with pages of its own is answered from those only, not
         from a variant's (DFSP is not answered from the page on Bednar tumour, a kind of DFSP); a group
         of cancers with none ("sarcoma") from those of the cancers it includes. A common cancer is no
         group: breast cancer is not answered from the page on male breast cancer."""
         found = set(self.by_cancer.get(name, ()))
+        # the same cancer in children, adults or men is the same disease: its pages are the cancer's too
         entry = self.vocabulary.get(name)
+        if entry is None or not entry.common:
+            found.update(doc for prefix in SAME_DISEASE for doc in self.by_cancer.get(f"{prefix} {name}", ()))
         if not found and entry is not None and not entry.common:
             for narrower in self.vocabulary.descendants(name):
                 found |= self.by_cancer.get(narrower, set())
@@ -127,14 +164,15 @@ class Coverage:
                 "general": listed(self.general)}
 
     def scope(self, mentions: list[CancerMention], conversation_cancer: str | None = None,
-              refers_back: bool = False) -> Scope:
+              refers_back: bool = False, text: str = "") -> Scope:
         """The scope of a turn: the cancers it names, else the conversation's, else none. With
         `refers_back` ("is it the same as a sarcoma?"), those it names and the conversation's cancer; the
-        one just named comes first, so it is the cancer the conversation goes on with ("that one")."""
+        one just named comes first, so it is the cancer the conversation goes on with ("that one").
+        A word of the message `text` may narrow a cancer to its kind ("for children": childhood ...)."""
         names = [m.label for m in mentions] or ([conversation_cancer] if conversation_cancer else [])
         if refers_back and conversation_cancer and mentions:
             names = names + [conversation_cancer]
-        names = list(dict.fromkeys(names))
+        names = list(dict.fromkeys(self.narrowed(n, text) for n in names))
         # "is polycythaemia vera a blood cancer?" is about polycythaemia vera, not blood cancers.
         broader = {a for n in names for a in self.vocabulary.ancestors(n)}
         names = [n for n in names if n not in broader] or names

@@ -171,3 +171,14 @@ def test_elliptical_follow_ups_cite_the_section_on_them(engine, first, follow_up
     engine.handle("e1", first)
     reply = engine.handle("e1", follow_up)
     assert any(c["section"].startswith(heading) for c in cited(reply))
+
+
+@pytest.mark.parametrize("statement, cancer", [
+    ("my daughter has hodgkin lymphoma", "Hodgkin lymphoma"),
+    ("my son has acute lymphoblastic leukaemia", "acute lymphoblastic leukemia"),
+])
+def test_a_cancer_told_and_nothing_asked_gets_what_it_is(engine, statement, cancer):
+    reply = engine.handle("told", statement)
+    assert reply["cancer_type"] == cancer
+    first = cited(reply)[0]
+    assert first["section"].lower().startswith("general information"), first["section"]

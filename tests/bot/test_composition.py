@@ -70,6 +70,9 @@ def test_the_lead_names_publisher_and_subject_and_groups_pages_on_one_subject():
                                         "and Rare Diseases Information Center's page on endometrial stromal sarcoma:")
     assert source_lead([general]) == "From Cancer Research UK's page “Research into rare cancers”:"
     assert source_lead([long_title]) == "From a page by the European Society for Medical Oncology:"
+    nci_adult = dict(nci, cancer_types=["adult Ewing sarcoma"])
+    assert source_lead([nci, nci_adult]) == (
+        "From the National Cancer Institute's pages on Ewing sarcoma and adult Ewing sarcoma:")
     assert source_lead([]) == ""
 
 

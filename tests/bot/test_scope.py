@@ -85,6 +85,35 @@ def test_a_cancer_with_pages_of_its_own_is_answered_from_those_not_a_variants():
     assert coverage.scope([mention]).doc_ids == {"dfsp", "general"}
 
 
+def test_a_word_for_children_adults_or_men_narrows_a_cancer_to_that_kind():
+    documents = {"hl": {"cancer_types": ["Hodgkin lymphoma"]}, "child-hl": {"cancer_types": ["childhood Hodgkin lymphoma"]},
+                 "adult-hl": {"cancer_types": ["adult Hodgkin lymphoma"]}, "mbc": {"cancer_types": ["male breast cancer"]},
+                 "ibc": {"cancer_types": ["inflammatory breast cancer"]}}
+    coverage = Coverage(load_vocabulary(), documents)
+    # the same cancer in children or adults is the same disease: a thin page of its own doesn't hide theirs
+    assert coverage.documents_for("Hodgkin lymphoma") == {"hl", "child-hl", "adult-hl"}
+    assert coverage.narrowed("Hodgkin lymphoma", "how is it treated in teenagers") == "childhood Hodgkin lymphoma"
+    assert coverage.narrowed("childhood Hodgkin lymphoma", "is it different for adults?") == "adult Hodgkin lymphoma"
+    assert coverage.narrowed("Hodgkin lymphoma", "how is it treated") == "Hodgkin lymphoma"
+    assert coverage.narrowed("breast cancer", "can men get breast cancer?") == "male breast cancer"
+    assert coverage.narrowed("breast cancer", "is breast cancer inherited") == "breast cancer"  # no kind meant
+    assert coverage.narrowed("thymoma", "in children") == "thymoma"  # no such kind covered
+    assert coverage.narrowed("Hodgkin lymphoma", "my 15 year old daughter has it") == "childhood Hodgkin lymphoma"
+    assert coverage.narrowed("Hodgkin lymphoma", "my husband has it") == "adult Hodgkin lymphoma"
+    assert coverage.narrowed("Hodgkin lymphoma", "my brother had it at 40") == "adult Hodgkin lymphoma"
+    assert coverage.documents_for("breast cancer") == set()  # a common cancer: its rare kinds are not it
+
+
+def test_men_with_breast_cancer_and_children_with_all_get_their_own_pages(loaded, engine):
+    reply = ask(engine, "can men get breast cancer? my brother has it", session="men")
+    assert reply["cancer_type"] == "male breast cancer" and reply["answer_status"] == "answered"
+    ask(engine, "my son has acute lymphoblastic leukaemia", session="all")
+    reply = ask(engine, "what is the outlook for children with it", session="all")
+    assert {c["doc_id"] for m in reply["messages"] for c in m["citations"]} <= {"nci-childhood-acute-lymphoblastic-leukemia"}
+    reply = ask(engine, "is it different for adults?", session="all")
+    assert reply["messages"][-1]["citations"][0]["doc_id"] == "nci-adult-acute-lymphoblastic-leukemia"
+
+
 def test_dfsp_is_not_answered_from_the_bednar_tumour_page(loaded, engine):
     reply = ask(engine, "what is DFSP and will it come back after mohs surgery")
     assert reply["cancer_type"] == "dermatofibrosarcoma protuberans"
