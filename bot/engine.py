@@ -35,6 +35,7 @@ INTENT_ACTIONS = {
 }
 FORM_INTENTS = {"trial_form": "find_trial", "organisation_form": "find_organisation"}
 HISTORY_TURNS = 50
+EMERGENCY_SURE = 0.6  # below this, the classifier's "emergency" yields to a question the message asks
 _PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$", re.S)  # Rasa button payloads: /intent{"slot": "value"}
 
 
@@ -81,6 +82,10 @@ class Engine:
             return (intent if intent in INTENT_ACTIONS else "out_of_scope"), 1.0
         prediction = self.resources.intents.run(text)
         intent, confidence = prediction.name, prediction.confidence
+        if intent == "emergency" and confidence < EMERGENCY_SURE and aspects.recogniser().run(text):
+            # "what could of caused it, i had chemo years ago": a question that only reads a little like an
+            # emergency (the red flags above catch the real ones by their words)
+            intent = "ask_question"
         form = slots.get("active_form")
         answers_form = "cancer_type" in entities or (form == "organisation_form" and "country" in entities)
         if form in FORM_INTENTS and (answers_form or intent in (None, "inform")):

@@ -63,13 +63,15 @@ class Scope:
 # Words that narrow a cancer to its kind named "<prefix> <cancer>" (childhood Hodgkin lymphoma, male breast cancer).
 QUALIFIERS: dict[str, frozenset[str]] = {
     "childhood": frozenset("""child children childs kid kids childhood paediatric pediatric baby babies infant infants
-                              toddler toddlers teenager teenagers teen teens adolescent adolescents""".split()),
+                              toddler toddlers teenager teenagers teen teens adolescent adolescents boy girl little""".split()),
     "adult": frozenset("""adult adults grownup grownups husband wife partner mum mom mother dad father grandad
                            grandma grandpa grandmother grandfather nan gran""".split()),
     "male": frozenset("men man male males".split()),
 }
 SAME_DISEASE = ("childhood", "adult")  # kinds that are the cancer itself at an age, not a variant of it
-_AGE = re.compile(r"\b(\d{1,3})\s*-?\s*(?:years?|yrs?|yo)\b|\b(?:aged?|at)\s+(\d{1,3})\b")
+_AGE = re.compile(r"\b(\d{1,3})\s*-?\s*(?:years?|yrs?|yo)\b|\b(?:aged?|at|i'?m|im|i am|he'?s|she'?s|(?:he|she|boy|girl|son|"
+                  r"daughter|child|kid|baby|husband|wife|mum|mom|dad) is)\s+(\d{1,2})\b"
+                  r"(?!\s*(?:%|percent|cm|mm|kg|weeks?|months?|days?|times|stage|cycles?))")
 ADULT_AGE = 18
 
 
@@ -104,8 +106,9 @@ class Coverage:
         cancer?" is about male breast cancer, "the outlook for children with ALL" about childhood ALL, and
         "is it different for adults?" after it about adult ALL. Otherwise the cancer itself."""
         said = set(re.findall(r"[a-z]+", fold(text))) if text else set()
-        for age in _AGE.finditer(text or ""):  # "my 15 year old daughter", "my brother had it at 40"
-            said.add("child" if int(age.group(1) or age.group(2)) < ADULT_AGE else "adult")
+        ages = [int(a.group(1) or a.group(2)) for a in _AGE.finditer(text or "")]
+        if ages:  # "my 15 year old daughter", "I'm 45 ... I thought only kids got that": the age decides
+            said = {"child" if ages[0] < ADULT_AGE else "adult"}
         if not said:
             return name
         base = name

@@ -80,6 +80,7 @@ _RAW_PATTERNS: list[tuple[Category, str, bool]] = [
     ("medical", r"\b" + _BLEED + r" (?:very |so |really )?(?:heavily|a lot|badly|profusely|non[- ]?stop|everywhere|uncontrollabl[ye]|like crazy|loads|heaps)\b", False),
     ("medical", r"\b(?:heavy|heavily|severe|massive|uncontroll?ed|uncontrollable|profuse|serious) " + _BLEED + r"\b", False),
     ("medical", r"\b" + _BLEED + r" (?:that |which )?" + _WONT_STOP + r"\b", False),
+    ("medical", r"\bnose ?bleeds? (?:that |which )?" + _WONT_STOP + r"\b", False),
     ("medical", r"\b" + _WONT_STOP + r" (?:the )?" + _BLEED + r"\b", False),
     ("medical", r"\b(?:" + _BLEED + r"|" + _BLOOD + r") (?:is |are )?(?:everywhere|pouring|gushing|spurting|pumping)\b", False),
     ("medical", r"\b(?:pouring|gushing|spurting|losing (?:a lot of |lots of |so much )?)" + _BLOOD + r"\b", False),
@@ -111,6 +112,8 @@ _RAW_PATTERNS: list[tuple[Category, str, bool]] = [
     ("medical", r"\bcoll?apsing\b", False),
     ("medical", r"\b(?:passed|passing|pass) out\b", False),
     ("medical", r"\b(?:unconcious|unconscious|unresponsive|not responding|not responsive|won'?t wake up|can'?t wake (?:him|her|them|up)|cannot wake (?:him|her|them))\b", False),
+    ("medical", r"\b(?:can|could) (?:hardly|barely|only just) wake (?:him|her|them|me|up)\b|\b(?:hard|difficult|impossible) to wake\b", False),
+    ("medical", r"\b(?:gone|going|went|is|he'?s|she'?s|hes|shes|all) (?:\w+ )?(?:and )?(?:floppy|limp)\b", False),
     # --- seizure
     ("medical", r"\b(?:having|had|has|having had|in) (?:a )?(?:seizures?|siezures?|sezures?|fits?|convulsions?)\b", False),
     ("medical", r"\b(?:seizing|convulsing|(?:is|he's|she's|i'm|keeps?|keep) fitting)\b", False),

@@ -267,3 +267,12 @@ def test_not_sure_lists_trials_for_any_rare_cancer(engine):
 @pytest.mark.parametrize("text", ["/inform{not json", "/", "/inform[]"])
 def test_malformed_payloads_are_ordinary_text(engine, text):
     assert ask(engine, text)["intent"] in ("out_of_scope", "ask_question")
+
+
+def test_a_question_on_causes_that_reads_a_little_like_an_emergency_is_answered(engine):
+    ask(engine, "im 45 and have just been told i have acute lymphoblastic leukaemia", session="causes")
+    reply = ask(engine, "what could of caused it, i had chemo for something else years ago", session="causes")
+    assert reply["intent"] == "ask_question"
+    assert reply["cancer_type"] == "adult acute lymphoblastic leukemia"
+    reply = ask(engine, "he's got a nosebleed that wont stop and hes gone grey and floppy", session="causes")
+    assert reply["intent"] == "emergency"

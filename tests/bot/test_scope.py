@@ -101,6 +101,9 @@ def test_a_word_for_children_adults_or_men_narrows_a_cancer_to_that_kind():
     assert coverage.narrowed("Hodgkin lymphoma", "my 15 year old daughter has it") == "childhood Hodgkin lymphoma"
     assert coverage.narrowed("Hodgkin lymphoma", "my husband has it") == "adult Hodgkin lymphoma"
     assert coverage.narrowed("Hodgkin lymphoma", "my brother had it at 40") == "adult Hodgkin lymphoma"
+    assert coverage.narrowed("Hodgkin lymphoma", "im 45, i thought only kids got it?") == "adult Hodgkin lymphoma"
+    assert coverage.narrowed("Hodgkin lymphoma", "our little boy is 6") == "childhood Hodgkin lymphoma"
+    assert coverage.narrowed("Hodgkin lymphoma", "the stage is 4, what now") == "Hodgkin lymphoma"
     assert coverage.documents_for("breast cancer") == set()  # a common cancer: its rare kinds are not it
 
 
