@@ -24,6 +24,7 @@ MAX_CITATIONS = 3
 ASPECT_POOL = 40  # passages searched when a question asks about one aspect, to find its section among
 ANSWERED, NOT_SURE, NOT_COVERED = "answered", "not_sure", "not_covered"
 _FOLLOW_UP = re.compile(r"\b(it|its|it's|this|that|these|those|they|them|their)\b", re.IGNORECASE)
+_ABOUT_SOMEONE = re.compile(r"\b(?:it|its|it's|this|that|he|she|his|her|him|he's|she's|hes|shes)\b", re.IGNORECASE)
 _ASKS = re.compile(r"\?|(?:^|[.!,;]\s*)(?:what|how|why|where|when|which|who|is|are|can|could|does|do|will|should)\b",
                    re.IGNORECASE)  # a message that asks something, besides saying how the person feels
 _SWITCH = re.compile(r"^\W*(?:and\s+)?(?:what|how)\s+about\b", re.IGNORECASE)  # "what about chondrosarcoma? ..."
@@ -204,8 +205,10 @@ def about_a_cancer(resources: Resources, text: str, conversation_cancer: str | N
     not), or the conversation is about one and the message uses no word the sources don't?"""
     if resources.linker.run(text):
         return True
-    # in a conversation about a cancer, words its pages use only in passing still belong to it ("lose his leg")
-    return bool(conversation_cancer) and not unknown_terms(text, resources.searcher.rewriter)
+    # in a conversation about a cancer, words its pages use only in passing still belong to it ("lose his
+    # leg"), and so does a message about the person or the cancer discussed ("was it caused by her smoking")
+    return bool(conversation_cancer) and (bool(_ABOUT_SOMEONE.search(text))
+                                          or not unknown_terms(text, resources.searcher.rewriter))
 
 
 def is_off_topic(resources: Resources, question: str, confidence: float | None = None) -> bool:

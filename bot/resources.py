@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from bot.body_sites import SitedCancerLinker, SiteLinker
 from bot.cancer_linker import CancerLinker
 from bot.english import is_english_word
 from bot.entities import EntityExtractor
@@ -33,7 +34,7 @@ class Resources:
     domain_threshold: float = 0.5
 
     def __post_init__(self) -> None:
-        self.linker = CancerLinker(self.vocabulary, self.entities)
+        self.linker = SitedCancerLinker(CancerLinker(self.vocabulary, self.entities), SiteLinker.load(self.vocabulary))
         self._coverage: tuple[Any, Coverage] | None = None
 
     @property

@@ -36,7 +36,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(pat
     (OUTCOME, rf"\b(?:can|could) {_WHO} (?:\w+ )?(?:be cured|survive|beat (?:it|this))\b"),
     (OUTCOME, rf"\b(?:is|was) (?:it|this|the cancer|the tumou?r) (?:too late|terminal|curable) for {_OBJECT}\b"),
     # feelings: "I'm so scared", "we are terrified of losing him", "I can't stop worrying"
-    (FEELINGS, r"\b(?:i'?m|i am|we'?re|we are|i feel|we feel|feeling|i've been|i have been) (?:\w+ ){0,2}?(?:scared|afraid|frightened|terrified|worried|anxious|devastated|heartbroken|overwhelmed|lost|alone|lonely|numb|angry|desperate|in shock)\b"),
+    (FEELINGS, r"\b(?:i'?m|i am|we'?re|we are|i feel|we feel|feeling|i've been|i have been) (?:\w+ ){0,2}?(?:scared|afraid|frightened|terrified|worried|anxious|devastated|heartbroken|overwhelmed|lost|alone|lonely|numb|angry|desperate|in shock|struggling|guilty|not coping|falling apart|broken)\b"),
     (FEELINGS, r"\b(?:can'?t|cannot) (?:stop (?:crying|worrying)|cope|sleep|think straight)\b"),
     (FEELINGS, r"\b(?:scared|afraid|terrified|frightened) (?:of|that) (?:losing|\w+ (?:will|might|is going to) die)\b"),
 ))

@@ -276,3 +276,13 @@ def test_a_question_on_causes_that_reads_a_little_like_an_emergency_is_answered(
     assert reply["cancer_type"] == "adult acute lymphoblastic leukemia"
     reply = ask(engine, "he's got a nosebleed that wont stop and hes gone grey and floppy", session="causes")
     assert reply["intent"] == "emergency"
+
+
+def test_a_message_about_the_person_or_cancer_discussed_is_never_out_of_scope(engine):
+    ask(engine, "my mum has hereditary diffuse gastric cancer", session="mum")
+    for text in ("was it caused by her smoking", "will her sense of smell ever come back"):
+        reply = ask(engine, text, session="mum")
+        assert reply["intent"] == "ask_question", text
+        cited = {c["doc_id"] for m in reply["messages"] for c in m["citations"]}
+        assert all("gastric" in d or d.startswith(("cruk", "nci-irci", "esmo", "ecpc", "rarecarenet")) for d in cited), cited
+    assert ask(engine, "sorry totally unrelated but can you recommend a good film for tonight", session="mum")["intent"] == "out_of_scope"

@@ -29,6 +29,8 @@ from bot.store import InMemoryStore
     ("i'm so scared", FEELINGS, "you"),
     ("we are terrified of losing him", FEELINGS, "he"),
     ("I can't stop crying", FEELINGS, "you"),
+    ("he wont talk to me about any of it and im really struggling", FEELINGS, "he"),
+    ("i feel so guilty, could i have passed it on to him", FEELINGS, "he"),
 ])
 def test_personal_questions_are_recognised_with_whom_they_are_about(text, kind, person):
     found = personal_question(text)
