@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import yaml
 
@@ -28,16 +28,18 @@ _BARE_HEADS = {"cancer": "cancer", "cancers": "cancer", "tumour": "tumor", "tumo
 
 
 class SiteLinker:
-    def __init__(self, vocabulary: CancerVocabulary, sites: dict[str, Sequence[str]]):
+    def __init__(self, vocabulary: CancerVocabulary, sites: dict[str, Sequence[str]],
+                 covered: Callable[[str], bool] = lambda name: False):
         for site, adjectives in sites.items():
             if not site.strip() or not adjectives or not all(isinstance(a, str) and a.strip() for a in adjectives):
                 raise ValueError(f"site {site!r} needs a list of adjectives (bot/data/sites.yml)")
-        self.vocabulary = vocabulary
+        self.vocabulary, self.covered = vocabulary, covered  # names the sources cover are preferred
         self.sites = {tuple(site.split()): tuple(adjectives) for site, adjectives in sites.items()}
 
     @classmethod
-    def load(cls, vocabulary: CancerVocabulary, path: Path = SITES_FILE) -> "SiteLinker":
-        return cls(vocabulary, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    def load(cls, vocabulary: CancerVocabulary, path: Path = SITES_FILE,
+             covered: Callable[[str], bool] = lambda name: False) -> "SiteLinker":
+        return cls(vocabulary, yaml.safe_load(path.read_text(encoding="utf-8")) or {}, covered)
 
     def _sites_in(self, text: str, tokens: list[tuple[str, int, int]]) -> list[tuple[tuple[str, ...], int, int]]:
         """(adjectives, start, end) of each site the message names where a cancer began."""
@@ -49,8 +51,10 @@ class SiteLinker:
                     found.append((adjectives, tokens[i][1], tokens[i + len(site) - 1][2]))
         return sorted(found, key=lambda f: f[1])
 
-    def _named(self, adjectives: Sequence[str], head: str) -> str | None:
-        return next((name for a in adjectives if (name := self.vocabulary.canonical(f"{a} {head}"))), None)
+    def _named(self, adjectives: Sequence[str], *heads: str) -> str | None:
+        """The cancer "<adjective> <head>" names, one the sources cover first; None if no name is known."""
+        known = [name for head in heads for a in adjectives if (name := self.vocabulary.canonical(f"{a} {head}"))]
+        return next((name for name in known if self.covered(name)), known[0] if known else None)
 
     def run(self, text: str, mentions: list[CancerMention]) -> list[CancerMention]:
         """The mentions, a broad one made specific by the site named ("germ cell tumour" on the ovary);
@@ -60,18 +64,22 @@ class SiteLinker:
         if not sites:
             return mentions
         if mentions:
-            out = []
+            out, used = [], []
             for mention in mentions:
                 broad = mention.name is None or bool(self.vocabulary.children(mention.name))
-                sited = next((n for adjectives, _, _ in sites if (n := self._named(adjectives, mention.label))), None) \
-                    if broad else None
-                out.append(CancerMention(sited, mention.text, mention.start, mention.end, mention.negated)
+                written = " ".join(w for w, _, _ in _tokens(mention.text))  # "carcinoid tumour", as well as its name
+                sited = next(((n, start, end) for adjectives, start, end in sites
+                              if (n := self._named(adjectives, written, mention.label))), None) if broad else None
+                if sited:
+                    used.append(sited[1:])
+                out.append(CancerMention(sited[0], mention.text, mention.start, mention.end, mention.negated)
                            if sited else mention)
-            return out
+            # the organ that made a name specific is no cancer of its own ("in his small bowel")
+            return [m for m in out if not any(start <= m.start and m.end <= end for start, end in used)]
         heads = [_BARE_HEADS[w] for w, _, _ in tokens if w in _BARE_HEADS]
         for head in dict.fromkeys(heads):
             for adjectives, start, end in sites:
-                name = self._named(adjectives, head) or self._named(adjectives, "cancer")
+                name = self._named(adjectives, head, "cancer")
                 if name:
                     return [CancerMention(name, text[start:end], start, end)]
         return mentions

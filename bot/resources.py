@@ -34,7 +34,8 @@ class Resources:
     domain_threshold: float = 0.5
 
     def __post_init__(self) -> None:
-        self.linker = SitedCancerLinker(CancerLinker(self.vocabulary, self.entities), SiteLinker.load(self.vocabulary))
+        sites = SiteLinker.load(self.vocabulary, covered=lambda name: self.coverage.covered(name))
+        self.linker = SitedCancerLinker(CancerLinker(self.vocabulary, self.entities), sites)
         self._coverage: tuple[Any, Coverage] | None = None
 
     @property

@@ -23,6 +23,13 @@ def test_a_broad_name_on_an_organ_is_that_organs_kind(sites):
     assert names(sites, text, [broad]) == ["ovarian germ cell tumor"]
 
 
+def test_the_organ_that_made_a_name_specific_is_no_cancer_of_its_own(sites):
+    text = "my dad had a carcinoid tumour found in his small bowel on a scan"
+    carcinoid = CancerMention("neuroendocrine tumor", "carcinoid tumour", 13, 29)
+    bowel = CancerMention("small intestine cancer", "small bowel", 43, 54)
+    assert names(sites, text, [carcinoid, bowel]) == ["gastrointestinal carcinoid tumor"]
+
+
 def test_a_bare_cancer_and_an_organ_name_the_cancer(sites):
     text = "he has cancer at the back of his throat, the oropharynx they called it"
     assert names(sites, text, []) == ["oropharyngeal cancer"]
