@@ -12,7 +12,7 @@ from bot.actions.common import slot, text_of
 from bot.answers import about_a_cancer
 from bot.safety.personal_questions import personal_question
 
-ELLIPTICAL_WORDS = 6  # "and in Slovenia?", "what about Bulgaria?": a message this short continues a search
+ELLIPTICAL_WORDS = 8  # "and in Slovenia?", "we live over in the netherlands now": a message this short continues a search
 SEARCHES = ("find_trial", "find_organisation")
 
 

@@ -286,3 +286,10 @@ def test_a_message_about_the_person_or_cancer_discussed_is_never_out_of_scope(en
         cited = {c["doc_id"] for m in reply["messages"] for c in m["citations"]}
         assert all("gastric" in d or d.startswith(("cruk", "nci-irci", "esmo", "ecpc", "rarecarenet")) for d in cited), cited
     assert ask(engine, "sorry totally unrelated but can you recommend a good film for tonight", session="mum")["intent"] == "out_of_scope"
+
+
+def test_a_country_said_in_a_few_more_words_still_continues_the_search(engine):
+    ask(engine, "any trials for chordoma", session="nl")
+    reply = ask(engine, "we live over in the netherlands now", session="nl")
+    assert reply["intent"] == "find_trial"
+    assert any("Netherlands" in m["text"] for m in reply["messages"])
