@@ -190,10 +190,14 @@ class SqliteStore:
         """Delete the sessions not updated for more than `retention_days`; how many were deleted."""
         now = time.time() if now is None else float(now)
         cutoff = now - self.retention_days * SECONDS_PER_DAY
-        cursor = self._conn().execute("DELETE FROM sessions WHERE updated < ?", (cutoff,))
+        conn = self._conn()
+        cursor = conn.execute("DELETE FROM sessions WHERE updated < ?", (cutoff,))
         deleted = max(cursor.rowcount, 0)
         if deleted:
             log.info("purged %d session(s) older than %g days", deleted, self.retention_days)
+            # Gone from the disk now, as a deletion the patient asks for is: not left in the WAL and the
+            # main file's old pages until a checkpoint that a killed worker may never make.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
 
     # helpers
