@@ -138,6 +138,101 @@ def _add_import_organisations(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def _add_sync_trials(subparsers: argparse._SubParsersAction) -> None:
+    """`sync-trials`: ClinicalTrials.gov API v2 -> the trial store, page by page, resumable."""
+    from knowledge.ctgov_sync import DEFAULT_BASE_URL
+
+    default_store = PACKAGE_DIR.parent / "var" / "trials.sqlite3"
+
+    def page_count(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+        if number < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+        return number
+
+    def run(args: argparse.Namespace) -> int:
+        import difflib
+
+        from knowledge.cancer_vocabulary import VocabularyError, load_vocabulary
+        from knowledge.ctgov_sync import CtgovClient, SyncError, conditions_to_sync, sync
+
+        try:
+            client = CtgovClient(base_url=args.base_url)
+        except ValueError as exc:
+            print(f"error: --base-url: {exc}", file=sys.stderr)
+            return 2
+        try:
+            vocabulary = load_vocabulary()
+        except VocabularyError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        every = conditions_to_sync(vocabulary)
+        chosen = []
+        for name in args.condition:
+            canonical = vocabulary.lookup(name)
+            if canonical is None:
+                close = difflib.get_close_matches(name, every, n=3)
+                print(f"error: --condition: {name!r} is not a cancer in knowledge/cancers.yml; "
+                      + (f"did you mean {' or '.join(repr(c) for c in close)}?" if close
+                         else "give a name or synonym listed there"), file=sys.stderr)
+                return 2
+            chosen.append(canonical)
+        try:
+            from knowledge.trial_store import TrialStore
+        except ImportError as exc:
+            print(f"error: the trial store is not available ({exc}): knowledge/trial_store.py must define TrialStore",
+                  file=sys.stderr)
+            return 1
+        store_path = Path(args.store)
+        try:
+            store_path.parent.mkdir(parents=True, exist_ok=True)
+            store = TrialStore(store_path)
+        except (OSError, ValueError) as exc:
+            print(f"error: --store: {exc}", file=sys.stderr)
+            return 2
+        try:
+            report = sync(client, store, chosen or every, full=args.full, max_pages=args.max_pages,
+                          partial=bool(chosen), progress=lambda line: print(line, file=sys.stderr))
+        except SyncError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            if exc.report is not None:
+                print(f"stored before the error: {exc.report.summary()}", file=sys.stderr)
+            return 1
+        finally:
+            if callable(getattr(store, "close", None)):
+                store.close()
+        print(f"sync-trials: {report.summary()}; store {_display(store_path)}")
+        return 0
+
+    parser = subparsers.add_parser(
+        "sync-trials",
+        help="bring the trial store up to date from the ClinicalTrials.gov API v2",
+        description=(
+            "Fetch the recruiting, not yet recruiting and active studies of every cancer in knowledge/cancers.yml "
+            "(or of --condition only) from the ClinicalTrials.gov API v2 into the trial store. Only studies updated "
+            "since the last complete sync are asked for, unless --full. Each page is stored as it arrives, so an "
+            "interrupted sync, run again, resumes where it stopped. Requests are rate limited and retried with "
+            "backoff. Exit status: 0 ok (also when stopped by --max-pages), 1 if the API or store failed, "
+            "2 for bad arguments."
+        ),
+    )
+    parser.add_argument("--store", default=str(default_store), metavar="PATH",
+                        help=f"the trial store's SQLite file (default: {_display(default_store)})")
+    parser.add_argument("--condition", action="append", default=[], metavar="NAME",
+                        help="sync only this cancer (a name or synonym from knowledge/cancers.yml; repeatable); "
+                             "such a run does not move the date incremental syncs start from")
+    parser.add_argument("--full", action="store_true",
+                        help="fetch every matching study, not only those updated since the last complete sync")
+    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, metavar="URL",
+                        help=f"the API's base URL (default: {DEFAULT_BASE_URL})")
+    parser.add_argument("--max-pages", type=page_count, metavar="N",
+                        help="stop after N pages in all (the next run continues from there)")
+    parser.set_defaults(handler=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m knowledge",
@@ -147,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_import_medquad(subparsers)
     _add_import_trials(subparsers)
     _add_import_organisations(subparsers)
+    _add_sync_trials(subparsers)
     return parser
 
 
