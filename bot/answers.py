@@ -80,9 +80,9 @@ def _answer_text(resources: Resources, results: list[SearchResult], query: str,
         document = resources.searcher.snapshot.documents[result.doc_id]
         spans = resources.searcher.best_spans(document["text"], result.start, result.end, rewritten,
                                               n=2 if number == 1 else 1)
-        fresh = [(span.start, span.end) for span in spans
-                 if (key := composition.answer_sentence(span.text).lower()) and key not in used_sentences]
-        used_sentences.update(composition.answer_sentence(span.text).lower() for span in spans)
+        keys = [composition.answer_sentence(span.text).lower() for span in spans]
+        fresh = [(span.start, span.end) for span, key in zip(spans, keys) if key and key not in used_sentences]
+        used_sentences.update(keys)
         composed = composition.compose(document["text"], (result.start, result.end), fresh, required=not parts)
         if fresh and composed:
             parts.append(f"{composed} [{number}]")
