@@ -110,7 +110,7 @@ def percentiles(times: list[float]) -> tuple[float, float]:
     return cuts[49] * 1000, cuts[94] * 1000
 
 
-def timed(run, queries: list[dict[str, Any]]) -> tuple[float, float, float]:
+def timed(run, queries: list[Any]) -> tuple[float, float, float]:
     for query in queries[:20]:  # warm-up, not counted
         run(query)
     times, found = [], 0
@@ -124,6 +124,11 @@ def timed(run, queries: list[dict[str, Any]]) -> tuple[float, float, float]:
 def resync(path: Path, count: int, seed: int) -> None:
     """A writer in another process: the first `count` studies again, changed (a sync's updates)."""
     TrialStore(path).upsert(studies(count, seed), "ctgov-api-v2")
+
+
+def stored_record(store: TrialStore) -> float:
+    """Mean bytes of a record as stored (packed)."""
+    return store._conn().execute("SELECT avg(length(record)) FROM records").fetchone()[0]
 
 
 def main() -> None:
@@ -156,7 +161,10 @@ def main() -> None:
     print(f"studies: {store.count():,} (added {report.added:,}, skipped {len(report.skipped)}); "
           f"mean record {statistics.mean(sizes) / 1024:.1f} KiB")
     print(f"import: {seconds:.1f} s, {args.studies / seconds:,.0f} studies/s")
-    print(f"database on disk: {disk / 2**20:,.0f} MiB")
+    print(f"database on disk: {disk / 2**20:,.0f} MiB; stored record {stored_record(store) / 1024:.2f} KiB on average")
+    for name, size in store._conn().execute(  # where the bytes go (SQLite's dbstat), largest first
+            "SELECT name, sum(pgsize) FROM dbstat GROUP BY name HAVING sum(pgsize) > 1048576 ORDER BY 2 DESC"):
+        print(f"  {name}: {size / 2**20:,.0f} MiB")
 
     rng = random.Random(args.seed + 1)
     names = [row[0] for row in store._conn().execute("SELECT DISTINCT cancer_type FROM study_conditions")]
@@ -175,6 +183,9 @@ def main() -> None:
     ids = [f"NCT{(rng.randrange(args.studies) * 7919 + 1) % 100_000_000:08d}" for _ in range(200)]
     p50, p95, _ = timed(lambda nct: [store.get(nct)], ids)
     print(f"get(nct_id) with its record, 200 lookups: p50 {p50:.2f} ms, p95 {p95:.2f} ms")
+    cities = [rng.choice(COUNTRIES[rng.randrange(len(COUNTRIES))][2]) for _ in range(200)]
+    p50, p95, mean = timed(store.city_countries, cities)
+    print(f"city_countries(city), 200 lookups: p50 {p50:.2f} ms, p95 {p95:.2f} ms ({mean:.1f} countries on average)")
     # The same query while another process writes: WAL lets readers go on during a sync's transactions.
     writer = multiprocessing.get_context("spawn").Process(target=resync, args=(path, min(args.studies, 20_000), args.seed + 2))
     writer.start()

@@ -7,6 +7,7 @@ next to ``import-medquad`` with another ``_add_...`` function.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MEDQUAD_SOURCES = (PACKAGE_DIR / "sources" / "medquad_cancergov_rare" / "xml",
                            PACKAGE_DIR / "sources" / "medquad_rare" / "xml")
 DEFAULT_DOCUMENTS_DIR = PACKAGE_DIR / "documents"
+# sync-trials and import-trials --store: the server's setting RCA_TRIAL_STORE (index/settings.py), read here
+# from the environment because knowledge/ imports no later layer; relative paths are from the project root.
+DEFAULT_TRIAL_STORE = PACKAGE_DIR.parent / Path(os.environ.get("RCA_TRIAL_STORE") or "var/trials.sqlite3").expanduser()
 
 
 def _display(path: Path) -> str:
@@ -61,12 +65,17 @@ def _add_import_medquad(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_import_trials(subparsers: argparse._SubParsersAction) -> None:
-    """`import-trials`: ClinicalTrials.gov records -> documents/trials/ctgov-<nct>.md + trials/ctgov-<nct>.yml."""
+    """`import-trials`: ClinicalTrials.gov records -> documents/trials/ctgov-<nct>.md + trials/ctgov-<nct>.yml,
+    or with --store into the trial store (knowledge/trial_bulk.py)."""
     import datetime
 
     documents_out, records_out = DEFAULT_DOCUMENTS_DIR / "trials", PACKAGE_DIR / "trials"
 
     def run(args: argparse.Namespace) -> int:
+        if args.store is not None:
+            return _run_import_to_store(args, parser)
+        if not args.files:
+            parser.error("the following arguments are required: FILE")
         from knowledge.trials_import import import_trials, parse_only
 
         try:
@@ -74,30 +83,78 @@ def _add_import_trials(subparsers: argparse._SubParsersAction) -> None:
         except ValueError as exc:
             print(f"error: --only: {exc}", file=sys.stderr)
             return 2
-        return import_trials([Path(s) for s in args.files], Path(args.documents_out), Path(args.records_out),
-                             args.retrieved, only=only or None, stdout=sys.stdout, stderr=sys.stderr)
+        return import_trials([Path(s) for s in args.files], Path(args.documents_out or documents_out),
+                             Path(args.records_out or records_out), args.retrieved or datetime.date.today().isoformat(),
+                             only=only or None, stdout=sys.stdout, stderr=sys.stderr)
 
     parser = subparsers.add_parser(
         "import-trials",
-        help="turn ClinicalTrials.gov study records (API v2 JSON or classic XML) into documents and trial records",
+        help="turn ClinicalTrials.gov study records into documents and trial records (or, with --store, "
+             "into the trial store)",
         description=(
             "Import ClinicalTrials.gov studies: API v2 JSON (one study, or a {\"studies\": [...]} page) or "
             "classic <clinical_study> XML. Each study becomes a Markdown document ctgov-<nct>.md (the record's "
             "text, verbatim apart from whitespace) and a trial record ctgov-<nct>.yml citing it. "
-            "Exit status: 0 ok, 1 if any file failed, 2 for bad arguments."
+            "With --store, API v2 studies go into the trial store instead: the registry's bulk download "
+            "(ctg-studies.json.zip, read member by member), .json files or folders of them; studies that cannot "
+            "be stored are listed and skipped. "
+            "Exit status: 0 ok, 1 if any file failed (with --store: if no study was stored), 2 for bad arguments."
         ),
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="study files, or folders of *.json/*.xml files")
-    parser.add_argument("--documents-out", default=str(documents_out), metavar="DIR",
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="study files, or folders of *.json/*.xml files; with --store also .zip bulk downloads")
+    parser.add_argument("--store", nargs="?", const=str(DEFAULT_TRIAL_STORE), metavar="PATH",
+                        help="import API v2 studies into the trial store's SQLite file instead of writing documents "
+                             f"(PATH default: {_display(DEFAULT_TRIAL_STORE)}; a folder, .json or .zip right after "
+                             "--store is taken as a FILE, not as PATH)")
+    parser.add_argument("--documents-out", metavar="DIR",
                         help=f"folder for the documents (default: {_display(documents_out)})")
-    parser.add_argument("--records-out", default=str(records_out), metavar="DIR",
+    parser.add_argument("--records-out", metavar="DIR",
                         help=f"folder for the trial records (default: {_display(records_out)})")
-    parser.add_argument("--retrieved", default=datetime.date.today().isoformat(), metavar="YYYY-MM-DD",
+    parser.add_argument("--retrieved", metavar="YYYY-MM-DD",
                         help="date the records were downloaded, used when a record gives no last-update date "
                              "(default: today)")
     parser.add_argument("--only", action="append", default=[], metavar="NCT[,NCT...]",
                         help="import only these studies (repeatable); others in the files are skipped")
     parser.set_defaults(handler=run)
+
+
+def _run_import_to_store(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """`import-trials --store [PATH] SOURCE...`: API v2 studies (zip, folder, .json) into the trial store."""
+    given = [name for name, value in (("--documents-out", args.documents_out), ("--records-out", args.records_out),
+                                      ("--retrieved", args.retrieved), ("--only", args.only)) if value]
+    if given:
+        parser.error(f"{', '.join(given)}: for writing documents and records only; leave out with --store")
+    store_path, files = Path(args.store), list(args.files)
+    looks_like_source = store_path.is_dir() or store_path.suffix.lower() in (".json", ".zip")
+    if args.store != str(DEFAULT_TRIAL_STORE) and looks_like_source:  # `--store knowledge/registry`: a source
+        store_path, files = DEFAULT_TRIAL_STORE, [args.store, *files]
+    if not files:
+        parser.error("give what to import after --store [PATH]: the registry's bulk download "
+                     "(ctg-studies.json.zip), .json files or folders of them")
+    from knowledge.trial_bulk import BulkError, import_bulk
+    from knowledge.trial_store import TrialStore
+
+    try:
+        store = TrialStore(store_path)
+    except (OSError, ValueError) as exc:
+        print(f"error: --store: {exc}", file=sys.stderr)
+        return 2
+    try:
+        report = import_bulk(store, [Path(f) for f in files], progress=lambda line: print(line, file=sys.stderr))
+    except BulkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    for where, reason in report.skipped:
+        print(f"skipped {where}: {reason}", file=sys.stderr)
+    print(f"import-trials: {report.summary()}; store {_display(store_path)}")
+    if report.imported == 0:
+        print("error: no study was stored; give API v2 studies ({\"protocolSection\": ...}), such as the "
+              "registry's bulk download ctg-studies.json.zip", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _add_import_organisations(subparsers: argparse._SubParsersAction) -> None:
@@ -142,7 +199,7 @@ def _add_sync_trials(subparsers: argparse._SubParsersAction) -> None:
     """`sync-trials`: ClinicalTrials.gov API v2 -> the trial store, page by page, resumable."""
     from knowledge.ctgov_sync import DEFAULT_BASE_URL
 
-    default_store = PACKAGE_DIR.parent / "var" / "trials.sqlite3"
+    default_store = DEFAULT_TRIAL_STORE
 
     def page_count(value: str) -> int:
         try:

@@ -1,16 +1,15 @@
 """The trial store: ClinicalTrials.gov studies at registry scale, in one SQLite file (issue 14).
 
-`TrialStore(path)` keeps each study as the registry sent it (`record`) beside the columns searches
-filter on, its sites, the cancers its conditions name (`study_conditions`) and a full-text index over
-titles and conditions (`studies_fts`, FTS5). The file is in WAL mode, so gunicorn workers read while a
-sync writes. Each thread opens its own connection; one opened before a fork is never used by the child.
-Why SQLite rather than DuckDB, the schema, and what each search filter means: docs/trial-store.md.
+`TrialStore(path)` keeps each study as the registry sent it (packed, `records`) beside the columns searches
+filter on, the places of its sites, the cancers its conditions name, a full-text index (FTS5) and the
+project's curated trial records. The file is in WAL mode, so gunicorn workers read while a sync writes. Each
+thread opens its own connection; one opened before a fork is never used by the child. Reading a study:
+knowledge/ctgov_study.py. Why SQLite rather than DuckDB, the schema, the filters: docs/trial-store.md.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import hashlib
 import json
 import os
@@ -18,111 +17,69 @@ import re
 import sqlite3
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from knowledge.cancer_vocabulary import CancerVocabulary, load_vocabulary
+# parsing lives in ctgov_study; re-exported because callers import it from here
+from knowledge.ctgov_study import (CachedConditions, StudyError, StudyRow, eligibility_of, pack_record,  # noqa: F401
+                                   parse_age, parse_study, place_key, sites_of, unpack_record)
 from knowledge.trials import NCT_PATTERN
-from knowledge.trials_import import STATUS_MAP
 
-SCHEMA_VERSION = "1"
+__all__ = ["TrialStore", "UpsertReport", "StudyRow", "StudyError", "parse_study", "parse_age", "place_key",
+           "SCHEMA_VERSION", "SOURCES", "PHASES"]
+
+SCHEMA_VERSION = "2"  # 2: records packed, eligibility and sites read from them; rows numbered; curated_trials
 SOURCES = ("ctgov-api-v2", "ctgov-bulk", "curated")
-SEXES = ("ALL", "FEMALE", "MALE")
 PHASES = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
 BATCH_SIZE = 1000  # studies per transaction
 MAX_LIMIT = 1000
 LEAD_BELOW = 3000  # a filter admitting fewer studies than this leads the search (TrialStore._plan)
 BUSY_SECONDS = 10.0
-_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?", re.I)
-_UNIT_YEARS = {"year": 1.0, "month": 1 / 12, "week": 7 / 365.25, "day": 1 / 365.25, "hour": 1 / 8766,
-               "minute": 1 / 525960}
-_DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2})?\Z")
+PAGE_SIZE = 8192  # set when the file is created: packed records fill 8 KiB pages better (2.5 % smaller than 4 KiB)
 _RESERVED = "store."  # meta keys the store writes itself
 _LAST_SYNCED = "store.last_synced"
+_TABLES = {"country": "countries", "city": "cities"}  # where a place filter's numbers are
 _INHERITED: list[sqlite3.Connection] = []  # opened by a parent process: never used, never closed here
 
-# Small columns first: reading status or row_hash then never follows a long record's overflow pages.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
-    nct_id TEXT PRIMARY KEY, title TEXT NOT NULL, official_title TEXT NOT NULL, status TEXT NOT NULL,
+    id INTEGER PRIMARY KEY,  -- numbered as stored: each table below grows at its end (see _write)
+    nct_id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, official_title TEXT NOT NULL, status TEXT NOT NULL,
     phases TEXT NOT NULL, study_type TEXT NOT NULL, min_age_years REAL, max_age_years REAL,
     sex TEXT NOT NULL CHECK (sex IN ('ALL', 'FEMALE', 'MALE')), last_update TEXT,
     source TEXT NOT NULL CHECK (source IN ('ctgov-api-v2', 'ctgov-bulk', 'curated')), stored_at TEXT NOT NULL,
-    row_hash TEXT NOT NULL, conditions TEXT NOT NULL, cancer_types TEXT NOT NULL,
-    eligibility_criteria TEXT NOT NULL, record TEXT NOT NULL);
+    row_hash BLOB NOT NULL, conditions TEXT NOT NULL, cancer_types TEXT NOT NULL);
 -- the order every search returns: recruiting first, then most recently updated
 CREATE INDEX IF NOT EXISTS studies_rank ON studies (status = 'RECRUITING', last_update, nct_id);
+-- the study as received, its compact JSON packed (ctgov_study.pack_record); eligibility text and sites are read
+-- from it, not stored again
+CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, record BLOB NOT NULL);
+-- one row per place (country, city) of a study's sites, as numbers: what place filters compare (place_key)
 CREATE TABLE IF NOT EXISTS sites (
-    nct_id TEXT NOT NULL, facility TEXT NOT NULL, city TEXT NOT NULL, state TEXT NOT NULL,
-    country TEXT NOT NULL, status TEXT NOT NULL,
-    country_key TEXT NOT NULL, city_key TEXT NOT NULL);  -- what filters compare: see place_key
-CREATE INDEX IF NOT EXISTS sites_place ON sites (country_key, city_key, nct_id);
-CREATE INDEX IF NOT EXISTS sites_city ON sites (city_key, nct_id);
-CREATE INDEX IF NOT EXISTS sites_study ON sites (nct_id, country_key, city_key);
--- status copied from studies: "recruiting studies of this cancer" is read from the index alone
+    id INTEGER NOT NULL, country INTEGER NOT NULL, city INTEGER NOT NULL,
+    PRIMARY KEY (id, country, city)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sites_place ON sites (country, city);  -- then id: the table's key
+CREATE INDEX IF NOT EXISTS sites_city ON sites (city, country);  -- then id; city_countries counts in order
+-- the numbers: a country as the registry first wrote it (city_countries says it), a city by its key alone
+CREATE TABLE IF NOT EXISTS countries (n INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cities (n INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+-- status copied from studies: "recruiting studies of this cancer" is one range of the table itself; a
+-- study's rows are deleted by their whole key, read from its studies row (cancer_types, status)
 CREATE TABLE IF NOT EXISTS study_conditions (
-    nct_id TEXT NOT NULL, cancer_type TEXT NOT NULL COLLATE NOCASE, status TEXT NOT NULL,
-    PRIMARY KEY (nct_id, cancer_type)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS study_conditions_cancer ON study_conditions (cancer_type, status, nct_id);
--- rowid = the NCT number, so a study's entry is replaced by rowid, without a scan
+    cancer_type TEXT NOT NULL COLLATE NOCASE, status TEXT NOT NULL, id INTEGER NOT NULL,
+    PRIMARY KEY (cancer_type, status, id)) WITHOUT ROWID;
+-- the text of studies, indexed without a copy of it (content=studies); rowid = studies.id
 CREATE VIRTUAL TABLE IF NOT EXISTS studies_fts USING fts5(
-    title, official_title, conditions, tokenize = 'porter unicode61 remove_diacritics 2');
+    title, official_title, conditions, content = 'studies', content_rowid = 'id', columnsize = 0,
+    tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS curated_trials (id TEXT PRIMARY KEY, record TEXT NOT NULL);  -- Trial.to_dict() JSON
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _COLUMNS = ("nct_id", "title", "official_title", "status", "phases", "study_type", "min_age_years", "max_age_years",
-            "sex", "last_update", "source", "stored_at", "conditions", "cancer_types", "eligibility_criteria")
-_SITE = ("facility", "city", "state", "country", "status")
-
-
-class StudyError(ValueError):
-    """A study record that cannot be stored: which study, which field, what is wrong."""
-
-    def __init__(self, nct_id: str, field_name: str, problem: str):
-        self.nct_id, self.field, self.problem = nct_id, field_name, problem
-        super().__init__(f"{nct_id + ': ' if nct_id else ''}{field_name} {problem}")
-
-
-@dataclass
-class StudyRow:
-    nct_id: str
-    title: str
-    official_title: str = ""
-    status: str = "UNKNOWN"  # the registry's overallStatus
-    phases: list[str] = field(default_factory=list)
-    study_type: str = ""
-    min_age_years: float | None = None
-    max_age_years: float | None = None
-    sex: str = "ALL"
-    last_update: str | None = None
-    source: str = ""
-    stored_at: str = ""
-    conditions: list[str] = field(default_factory=list)
-    cancer_types: list[str] = field(default_factory=list)
-    eligibility_criteria: str = ""
-    sites: list[dict[str, str]] = field(default_factory=list)
-    record: dict[str, Any] | None = None  # the study as received; None in search results (get() has it)
-
-    @property
-    def countries(self) -> list[str]:
-        return list(dict.fromkeys(s["country"] for s in self.sites if s["country"]))
-
-    @property
-    def url(self) -> str:
-        return f"https://clinicaltrials.gov/study/{self.nct_id}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, with the keys the bot's trial finder reads (`status` in its words, as records have it)."""
-        return {"id": f"ctgov-{self.nct_id.lower()}", "nct_id": self.nct_id, "title": self.title,
-                "official_title": self.official_title, "status": STATUS_MAP.get(self.status, "unknown"),
-                "registry_status": self.status, "phases": list(self.phases), "study_type": self.study_type,
-                "min_age_years": self.min_age_years, "max_age_years": self.max_age_years, "sex": self.sex,
-                "conditions": list(self.conditions), "cancer_types": list(self.cancer_types),
-                "eligibility": self.eligibility_criteria, "countries": self.countries,
-                "sites": [dict(s) for s in self.sites], "last_update": self.last_update or "",
-                "source": self.source, "url": self.url}
+            "sex", "last_update", "source", "stored_at", "conditions", "cancer_types")
 
 
 @dataclass
@@ -139,101 +96,10 @@ class UpsertReport:
                 "skipped": [{"id": i, "reason": r} for i, r in self.skipped]}
 
 
-# ------------------------------------------------------------------ reading API v2 JSON
-
-
-def _get(module: dict[str, Any], key: str, where: str, nct_id: str, kind: type = str) -> Any:
-    """A field of a module: "" / [] / {} when absent (reduced captures leave much out), checked for type."""
-    value = module.get(key)
-    if value is None:
-        return kind()
-    if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
-        wanted = {str: "text", list: "a list of text values", dict: "an object"}[kind]
-        raise StudyError(nct_id, f"{where}.{key}", f"must be {wanted}, got {type(value).__name__}")
-    return value.strip() if kind is str else [v.strip() for v in value if v.strip()] if kind is list else value
-
-
-def parse_age(text: str) -> float | None:
-    """"18 Years" -> 18.0, "6 Months" -> 0.5; "N/A" or "" -> None (no limit). ValueError otherwise."""
-    if text.strip().upper() in ("", "N/A", "NA", "NONE"):
-        return None
-    match = _AGE.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"is {text!r}, not '<number> Years|Months|Weeks|Days|Hours|Minutes' or 'N/A'")
-    return round(float(match.group(1)) * _UNIT_YEARS[match.group(2).lower()], 4)
-
-
-def parse_study(study: Any, vocabulary: Any, source: str = "") -> StudyRow:
-    """One API v2 study (`{"protocolSection": ...}`) as a row; StudyError naming the field otherwise.
-    `vocabulary` needs only `names_in_conditions` (a CancerVocabulary, or a CachedConditions)."""
-    if not isinstance(study, dict):
-        raise StudyError("", "study", f"must be a JSON object with 'protocolSection', got {type(study).__name__}")
-    section = study.get("protocolSection")
-    if not isinstance(section, dict):
-        raise StudyError("", "protocolSection", "is missing; pass API v2 studies ({'protocolSection': ...}), "
-                         "not API v1 or classic XML records")
-    p = "protocolSection"
-    ident = _get(section, "identificationModule", p, "", dict)
-    nct_id = ident.get("nctId")
-    if not nct_id:
-        raise StudyError("", f"{p}.identificationModule.nctId", "is missing; every study needs its NCT id")
-    if not isinstance(nct_id, str) or not NCT_PATTERN.match(nct_id):
-        raise StudyError("", f"{p}.identificationModule.nctId", f"is {nct_id!r}, not 'NCT' followed by 8 digits")
-    status_m, design, conditions_m, elig, contacts = (_get(section, m, p, nct_id, dict) for m in (
-        "statusModule", "designModule", "conditionsModule", "eligibilityModule", "contactsLocationsModule"))
-    where_elig = f"{p}.eligibilityModule"
-    official = _get(ident, "officialTitle", f"{p}.identificationModule", nct_id)
-    title = _get(ident, "briefTitle", f"{p}.identificationModule", nct_id) or official or nct_id
-    ages = []
-    for key in ("minimumAge", "maximumAge"):
-        try:
-            ages.append(parse_age(_get(elig, key, where_elig, nct_id)))
-        except ValueError as exc:
-            raise StudyError(nct_id, f"{where_elig}.{key}", str(exc)) from None
-    if ages[0] is not None and ages[1] is not None and ages[0] > ages[1]:
-        raise StudyError(nct_id, f"{where_elig}.minimumAge", f"({ages[0]} years) is above maximumAge ({ages[1]} years)")
-    sex = _get(elig, "sex", where_elig, nct_id).upper() or "ALL"  # not stated: not restricted
-    if sex not in SEXES:
-        raise StudyError(nct_id, f"{where_elig}.sex", f"is {sex!r}, not one of {', '.join(SEXES)}")
-    last_update = _get(status_m, "lastUpdatePostDateStruct", f"{p}.statusModule", nct_id, dict).get("date")
-    if last_update is not None and not (isinstance(last_update, str) and _DATE.match(last_update)):
-        raise StudyError(nct_id, f"{p}.statusModule.lastUpdatePostDateStruct.date",
-                         f"is {last_update!r}, not an ISO date (YYYY-MM-DD)")
-    locations = contacts.get("locations") or []
-    if not isinstance(locations, list) or not all(isinstance(loc, dict) for loc in locations):
-        raise StudyError(nct_id, f"{p}.contactsLocationsModule.locations", "must be a list of objects")
-    conditions = _get(conditions_m, "conditions", f"{p}.conditionsModule", nct_id, list)
-    return StudyRow(
-        nct_id=nct_id, title=title, official_title=official,
-        status=_get(status_m, "overallStatus", f"{p}.statusModule", nct_id).upper() or "UNKNOWN",
-        phases=[v.upper() for v in _get(design, "phases", f"{p}.designModule", nct_id, list)],
-        study_type=_get(design, "studyType", f"{p}.designModule", nct_id).upper(),
-        min_age_years=ages[0], max_age_years=ages[1], sex=sex, last_update=last_update, source=source,
-        conditions=conditions, cancer_types=list(vocabulary.names_in_conditions(conditions)),
-        eligibility_criteria=_get(elig, "eligibilityCriteria", where_elig, nct_id),
-        sites=[{k: _get(loc, k, f"{p}.contactsLocationsModule.locations[]", nct_id) for k in _SITE}
-               for loc in locations], record=study)
-
-
-class CachedConditions:
-    """The vocabulary's mapping of conditions to cancers, remembered per condition: the registry repeats
-    its wordings, and the import runs several times faster."""
-
-    def __init__(self, vocabulary: CancerVocabulary, size: int = 200_000):
-        self._one = functools.lru_cache(maxsize=size)(lambda condition: vocabulary.names_in_conditions([condition]))
-
-    def names_in_conditions(self, conditions: Iterable[str]) -> list[str]:
-        return list(dict.fromkeys(name for condition in conditions for name in self._one(condition)))
-
-
-@functools.lru_cache(maxsize=65_536)
-def place_key(text: str) -> str:
-    """How countries and cities are compared: case, accents and spacing ignored ("São  Paulo" = "sao paulo")."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in text if not unicodedata.combining(c)).split())
-
-
-# ------------------------------------------------------------------ the store
+def _numbers(conn: sqlite3.Connection, table: str, keys: set[str]) -> dict[str, int]:
+    """The numbers of these countries' or cities' keys (as one JSON list: no limit on how many)."""
+    return dict(conn.execute(f"SELECT key, n FROM {table} WHERE key IN (SELECT value FROM json_each(?))",
+                             (json.dumps(sorted(keys), ensure_ascii=False),)))
 
 
 class TrialStore:
@@ -282,6 +148,8 @@ class TrialStore:
         while True:  # workers opening a new file together: switching to WAL may answer "locked" at once
             try:
                 conn = self._conn()
+                self._check_version(conn)  # before the schema: nothing is added to a store of another version
+                conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # no effect on an existing file
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.executescript(_SCHEMA)
                 break
@@ -296,11 +164,16 @@ class TrialStore:
                 self.close()
                 raise ValueError(f"{self.path} is not a trial store ({exc}); move it away or choose another path") from exc
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('store.schema_version', ?)", (SCHEMA_VERSION,))
-        version = self.get_state("store.schema_version")
-        if version != SCHEMA_VERSION:
+
+    def _check_version(self, conn: sqlite3.Connection) -> None:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
+            return  # a new file
+        found = conn.execute("SELECT value FROM meta WHERE key = 'store.schema_version'").fetchone()
+        if found is not None and found[0] != SCHEMA_VERSION:
             self.close()
-            raise ValueError(f"{self.path} holds trial store schema {version}, this code reads {SCHEMA_VERSION}; "
-                             "sync into a new file")
+            raise ValueError(f"{self.path} holds trial store schema {found[0]}, this code reads {SCHEMA_VERSION}; "
+                             "sync into a new file: move this one away, then run `python -m knowledge sync-trials` "
+                             "(or `import-trials --store` with the registry's bulk download)")
 
     def close(self) -> None:
         """Close this process's connections, from every thread; the store reopens them when used again."""
@@ -323,6 +196,19 @@ class TrialStore:
         finally:
             conn.execute("COMMIT")  # nothing was written: this only ends the snapshot
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is stored, or (on any error) none of it."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")  # the write lock first: no read-then-write upgrade to fail under WAL
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+                conn.execute("ROLLBACK")
+            raise
+
     # writing
 
     def upsert(self, studies: Iterable[dict[str, Any]], source: str) -> UpsertReport:
@@ -342,7 +228,7 @@ class TrialStore:
         return report
 
     def _upsert_batch(self, batch: list[tuple[int, Any]], source: str, report: UpsertReport) -> None:
-        rows: list[tuple[StudyRow, str, str]] = []
+        rows: list[tuple[StudyRow, str, bytes]] = []
         for number, study in batch:
             try:
                 row = parse_study(study, self._conditions, source)
@@ -351,14 +237,12 @@ class TrialStore:
                 continue
             record = json.dumps(study, ensure_ascii=False, separators=(",", ":"))
             digest = hashlib.blake2b("\x1f".join((record, json.dumps(row.cancer_types), source)).encode(),
-                                     digest_size=16).hexdigest()  # equal: nothing to write
+                                     digest_size=16).digest()  # equal: nothing to write
             rows.append((row, record, digest))
         if not rows:
             return
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")  # the write lock first: no read-then-write upgrade to fail under WAL
-        try:
+        with self._writing() as conn:
             ids = list(dict.fromkeys(r.nct_id for r, _, _ in rows))
             known = {n: (u, h) for n, u, h in conn.execute(
                 f"SELECT nct_id, last_update, row_hash FROM studies WHERE nct_id IN ({','.join('?' * len(ids))})", ids)}
@@ -376,32 +260,61 @@ class TrialStore:
                     known[row.nct_id] = (row.last_update, digest)
                     pending[row.nct_id] = (row, record, digest)
             self._write(conn, list(pending.values()), [n for n in pending if n in stored_before], now)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
-                conn.execute("ROLLBACK")
-            raise
 
     @staticmethod
-    def _write(conn: sqlite3.Connection, rows: list[tuple[StudyRow, str, str]], replaced: list[str], now: str) -> None:
-        if replaced:
-            marks = ",".join("?" * len(replaced))
-            for table in ("sites", "study_conditions"):
-                conn.execute(f"DELETE FROM {table} WHERE nct_id IN ({marks})", replaced)
-            conn.execute(f"DELETE FROM studies_fts WHERE rowid IN ({marks})", [int(n[3:]) for n in replaced])
-        conn.executemany(
-            f"INSERT OR REPLACE INTO studies ({', '.join(_COLUMNS)}, row_hash, record) VALUES ({','.join('?' * 17)})",
-            [(r.nct_id, r.title, r.official_title, r.status, json.dumps(r.phases), r.study_type, r.min_age_years,
-              r.max_age_years, r.sex, r.last_update, r.source, now, json.dumps(r.conditions, ensure_ascii=False),
-              json.dumps(r.cancer_types, ensure_ascii=False), r.eligibility_criteria, digest, record)
-             for r, record, digest in rows])
-        conn.executemany("INSERT INTO sites VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         [(r.nct_id, *(s[k] for k in _SITE), place_key(s["country"]), place_key(s["city"]))
-                          for r, _, _ in rows for s in r.sites])
-        conn.executemany("INSERT INTO study_conditions VALUES (?, ?, ?)",
-                         [(r.nct_id, name, r.status) for r, _, _ in rows for name in r.cancer_types])
+    def _write(conn: sqlite3.Connection, rows: list[tuple[StudyRow, str, bytes]], replaced: list[str],
+               now: str) -> None:
+        """A changed study is deleted and stored anew under the next number: tables keyed by it only ever grow
+        at their end, so a batch writes few pages however large the store (random keys: one page per study)."""
+        if replaced:  # the text index first: it reads the words to remove from the studies row still there
+            old = conn.execute(f"SELECT id, status, cancer_types FROM studies WHERE nct_id IN "
+                               f"({','.join('?' * len(replaced))})", replaced).fetchall()
+            conn.executemany("DELETE FROM study_conditions WHERE cancer_type = ? AND status = ? AND id = ?",
+                             [(name, status, n) for n, status, names in old for name in json.loads(names)])
+            for table in ("studies_fts WHERE rowid", "sites WHERE id", "records WHERE id", "studies WHERE id"):
+                conn.execute(f"DELETE FROM {table} IN ({','.join('?' * len(old))})", [n for n, _, _ in old])
+        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM studies").fetchone()[0]
+        studies = [(first + i, r.nct_id, r.title, r.official_title, r.status, json.dumps(r.phases), r.study_type,
+                    r.min_age_years, r.max_age_years, r.sex, r.last_update, r.source, now, digest,
+                    json.dumps(r.conditions, ensure_ascii=False), json.dumps(r.cancer_types, ensure_ascii=False))
+                   for i, (r, _, digest) in enumerate(rows)]
+        conn.executemany(f"INSERT INTO studies (id, {', '.join(_COLUMNS[:12])}, row_hash, conditions, "
+                         f"cancer_types) VALUES ({','.join('?' * 16)})", studies)
+        conn.executemany("INSERT INTO records VALUES (?, ?)", [(s[0], pack_record(record))
+                                                               for s, (_, record, _) in zip(studies, rows)])
+        # the same text as the studies row (conditions as its JSON list), so a later delete finds the same words
         conn.executemany("INSERT INTO studies_fts (rowid, title, official_title, conditions) VALUES (?, ?, ?, ?)",
-                         [(int(r.nct_id[3:]), r.title, r.official_title, "\n".join(r.conditions)) for r, _, _ in rows])
+                         [(s[0], s[2], s[3], s[14]) for s in studies])
+        conn.executemany("INSERT OR IGNORE INTO study_conditions VALUES (?, ?, ?)",
+                         [(name, r.status, s[0]) for (r, _, _), s in zip(rows, studies) for name in r.cancer_types])
+        places = {(s[0], place_key(site["country"]), place_key(site["city"])): site["country"]
+                  for (r, _, _), s in zip(rows, studies) for site in reversed(r.sites)}  # the first spelling is kept
+        names = {k[1]: c for k, c in places.items()}
+        conn.executemany("INSERT OR IGNORE INTO countries (key, name) VALUES (?, ?)", names.items())
+        conn.executemany("INSERT OR IGNORE INTO cities (key) VALUES (?)", [(k,) for k in {k[2] for k in places}])
+        country, city = _numbers(conn, "countries", set(names)), _numbers(conn, "cities", {k[2] for k in places})
+        conn.executemany("INSERT INTO sites VALUES (?, ?, ?)", [(n, country[c], city[t]) for n, c, t in places])
+
+    def put_curated(self, trials: list[dict[str, Any]]) -> None:
+        """Replace all curated trial records (each as knowledge.trials.Trial.to_dict() gives it) in one
+        transaction. ValueError naming the record when one is not such a record; then nothing changes."""
+        if isinstance(trials, (dict, str, bytes)) or not isinstance(trials, Iterable):
+            raise ValueError("trials must be a list of curated trial records, e.g. [t.to_dict() for t in trials]")
+        encoded: dict[str, str] = {}
+        for number, trial in enumerate(trials, start=1):
+            name = trial.get("id") if isinstance(trial, dict) else None
+            label = f"curated trial {name!r}" if isinstance(name, str) and name.strip() else f"curated trial #{number}"
+            problem = _curated_problem(trial, encoded)
+            if problem:
+                raise ValueError(f"{label}: {problem}; pass Trial.to_dict() records from knowledge/trials.py "
+                                 "(no curated record was changed)")
+        with self._writing() as conn:
+            conn.execute("DELETE FROM curated_trials")
+            conn.executemany("INSERT INTO curated_trials VALUES (?, ?)", sorted(encoded.items()))
+
+    def curated(self) -> list[dict[str, Any]]:
+        """The curated trial records, in id order."""
+        return [json.loads(r) for (r,) in self._conn().execute("SELECT record FROM curated_trials ORDER BY id")]
 
     # reading
 
@@ -411,7 +324,7 @@ class TrialStore:
         """Studies matching every filter given, recruiting first, then the most recently updated (then the
         newest NCT id). What each filter means: docs/trial-store.md. A bad argument raises ValueError."""
         names, words = _names(cancer_types), _words(text)
-        places = [(f"{name}_key", _place(name, value)) for name, value in (("country", country), ("city", city))
+        places = [(name, _place(name, value)) for name, value in (("country", country), ("city", city))
                   if value is not None]
         if recruiting is not None and not isinstance(recruiting, bool):
             raise ValueError(f"recruiting must be True, False or None, not {recruiting!r}")
@@ -429,18 +342,17 @@ class TrialStore:
         if names:  # with (cancer_type, status) indexed, "recruiting studies of these cancers" is one index range
             status = {None: "", True: " AND status = 'RECRUITING'", False: " AND status != 'RECRUITING'"}[recruiting]
             of = f"FROM study_conditions WHERE cancer_type IN ({','.join('?' * len(names))}){status}"
-            selective.append((of, f"s.nct_id IN (SELECT nct_id {of})", f"+s.nct_id IN (SELECT nct_id {of})", names))
+            selective.append((of, f"s.id IN (SELECT id {of})", f"+s.id IN (SELECT id {of})", names))
         if words:
             of = "FROM studies_fts WHERE studies_fts MATCH ?"
-            selective.append((of, f"s.nct_id IN (SELECT printf('NCT%08d', rowid) {of})",
-                              f"CAST(substr(s.nct_id, 4) AS INTEGER) IN (SELECT rowid {of})",
+            selective.append((of, f"s.id IN (SELECT rowid {of})", f"+s.id IN (SELECT rowid {of})",
                               [" ".join(f'"{w}"' for w in words)]))  # quoted: the user's words, never FTS syntax
         if places:  # country and city of the same site
-            test = " AND ".join(f"{key} = ?" for key, _ in places)
-            selective.append((f"FROM sites WHERE {test}", f"s.nct_id IN (SELECT nct_id FROM sites WHERE {test})",
-                              f"EXISTS (SELECT 1 FROM sites t WHERE t.nct_id = s.nct_id AND {test})",
+            test = " AND ".join(f"{name} = (SELECT n FROM {_TABLES[name]} WHERE key = ?)" for name, _ in places)
+            selective.append((f"FROM sites WHERE {test}", f"s.id IN (SELECT id FROM sites WHERE {test})",
+                              f"EXISTS (SELECT 1 FROM sites t WHERE t.id = s.id AND {test})",
                               [v for _, v in places]))
-        with self._snapshot():  # the counts, the rows and their sites all from one version of the store
+        with self._snapshot():  # the counts, the rows and their records all from one version of the store
             return self._select(selective, recruiting, age, sex, wanted, limit)
 
     def _select(self, selective: list[tuple[str, str, str, list[Any]]], recruiting: bool | None, age: float | None,
@@ -455,7 +367,7 @@ class TrialStore:
             where.append(("s.sex IN ('ALL', ?)", [sex.upper()]))
         if wanted is not None:
             where.append(("EXISTS (SELECT 1 FROM json_each(s.phases) WHERE value = ?)", [wanted]))
-        sql = (f"SELECT {', '.join('s.' + c for c in _COLUMNS)} FROM studies s "
+        sql = (f"SELECT s.id, {', '.join('s.' + c for c in _COLUMNS)} FROM studies s "
                f"{'WHERE ' + ' AND '.join(c for c, _ in where) if where else ''} "
                "ORDER BY s.status = 'RECRUITING' DESC, s.last_update DESC, s.nct_id DESC LIMIT ?")
         return self._rows(self._conn().execute(sql, [v for _, values in where for v in values] + [limit]).fetchall())
@@ -470,21 +382,21 @@ class TrialStore:
         lead = sizes.index(min(sizes)) if sizes and min(sizes) < LEAD_BELOW else None
         return [(leads if n == lead else tests, params) for n, (_, leads, tests, params) in enumerate(selective)]
 
-    def _rows(self, found: list[tuple[Any, ...]], records: Sequence[str] = ()) -> list[StudyRow]:
+    def _rows(self, found: list[tuple[Any, ...]], with_record: bool = False) -> list[StudyRow]:
+        """Rows from studies columns; eligibility text and sites from each record (the registry's text, exactly)."""
         rows = []
-        for values in found:
-            data = dict(zip(_COLUMNS, values))
+        for values in found:  # (id, *_COLUMNS)
+            data = dict(zip(_COLUMNS, values[1:]))
             for name in ("phases", "conditions", "cancer_types"):
                 data[name] = json.loads(data[name])
             rows.append(StudyRow(**data))
-        by_id = {r.nct_id: r for r in rows}
-        if by_id:
-            for nct_id, *site in self._conn().execute(
-                    f"SELECT nct_id, {', '.join(_SITE)} FROM sites WHERE nct_id IN ({','.join('?' * len(by_id))}) "
-                    "ORDER BY rowid", list(by_id)):
-                by_id[nct_id].sites.append(dict(zip(_SITE, site)))
-        for row, record in zip(rows, records):
-            row.record = json.loads(record)
+        if rows:
+            packed = dict(self._conn().execute(
+                f"SELECT id, record FROM records WHERE id IN ({','.join('?' * len(rows))})", [v[0] for v in found]))
+            for row, values in zip(rows, found):
+                study = unpack_record(packed[values[0]])
+                row.eligibility_criteria, row.sites = eligibility_of(study, row.nct_id), sites_of(study, row.nct_id)
+                row.record = study if with_record else None
         return rows
 
     def get(self, nct_id: str) -> StudyRow | None:
@@ -492,12 +404,20 @@ class TrialStore:
         if not isinstance(nct_id, str) or not NCT_PATTERN.match(nct_id):
             raise ValueError(f"nct_id must be 'NCT' followed by 8 digits, e.g. NCT04318717, not {nct_id!r}")
         with self._snapshot():
-            found = self._conn().execute(f"SELECT {', '.join(_COLUMNS)}, record FROM studies WHERE nct_id = ?",
-                                         (nct_id,)).fetchone()
-            return self._rows([found[:-1]], [found[-1]])[0] if found else None
+            found = self._conn().execute(f"SELECT id, {', '.join(_COLUMNS)} FROM studies WHERE nct_id = ?",
+                                         (nct_id,)).fetchall()
+            return self._rows(found, with_record=True)[0] if found else None
 
     def count(self) -> int:
         return self._conn().execute("SELECT count(*) FROM studies").fetchone()[0]
+
+    def city_countries(self, city: str) -> list[str]:
+        """The countries (as the registry writes them) with a site in this city, the one with most studies
+        there first: "Paris" -> ["France", "United States"]. [] when no site is in such a city."""
+        return [c for (c,) in self._conn().execute(
+            "SELECT c.name FROM sites s JOIN countries c ON c.n = s.country WHERE c.key != '' AND "
+            "s.city = (SELECT n FROM cities WHERE key = ?) GROUP BY s.country ORDER BY count(*) DESC, c.name",
+            (_place("city", city),))]
 
     # sync state
 
@@ -527,11 +447,35 @@ class TrialStore:
         last = self.last_synced()
         return last is None or _aware(now, "now") - last >= dt.timedelta(days=days)
 
+    def summary(self) -> dict[str, Any]:
+        """{count, last_synced (ISO or None), curated}: what the assistant says of its trial data."""
+        last = self.last_synced()
+        curated = self._conn().execute("SELECT count(*) FROM curated_trials").fetchone()[0]
+        return {"count": self.count(), "last_synced": last.isoformat() if last else None, "curated": curated}
+
     def to_dict(self) -> dict[str, Any]:
         """For build manifests: where the store is, how many studies, when it was last synced."""
-        last = self.last_synced()
-        return {"path": str(self.path), "count": self.count(), "last_synced": last.isoformat() if last else None,
+        summary = self.summary()
+        return {"path": str(self.path), "count": summary["count"], "last_synced": summary["last_synced"],
                 "schema_version": SCHEMA_VERSION}
+
+
+def _curated_problem(trial: Any, encoded: dict[str, str]) -> str:
+    """What is wrong with one curated record ("" if nothing); if nothing, adds its JSON to `encoded`."""
+    if not isinstance(trial, dict):
+        return f"must be a dict (Trial.to_dict()), not {type(trial).__name__}"
+    for key in ("id", "title", "status"):
+        if not isinstance(trial.get(key), str) or not trial[key].strip():
+            return f"{key!r} must be non-empty text, not {trial.get(key)!r}"
+    if not isinstance(trial.get("cancer_types"), list) or not all(isinstance(c, str) for c in trial["cancer_types"]):
+        return f"'cancer_types' must be a list of cancer names, not {trial.get('cancer_types')!r}"
+    if trial["id"] in encoded:
+        return "is given twice; give each id once"
+    try:
+        encoded[trial["id"]] = json.dumps(trial, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return f"is not JSON-ready ({exc})"
+    return ""
 
 
 def _names(cancer_types: Any) -> list[str]:

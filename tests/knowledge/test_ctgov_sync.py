@@ -6,6 +6,7 @@ waits asked for. Only the timeout test waits for real, for its 0.2 s client time
 from __future__ import annotations
 
 import json
+import os
 import sys
 import types
 from dataclasses import dataclass, field
@@ -470,7 +471,8 @@ def test_conditions_to_sync_are_the_canonical_names_sorted_once():
 
 def test_cli_defaults_and_bad_arguments(capsys):
     args = build_parser().parse_args(["sync-trials"])
-    assert Path(args.store) == REPO_ROOT / "var" / "trials.sqlite3"
+    # the server's setting RCA_TRIAL_STORE (tests/conftest.py points it at a temporary file), else var/
+    assert Path(args.store) == REPO_ROOT / (os.environ.get("RCA_TRIAL_STORE") or "var/trials.sqlite3")
     assert (args.condition, args.full, args.base_url, args.max_pages) == ([], False, DEFAULT_BASE_URL, None)
     args = build_parser().parse_args(["sync-trials", "--condition", "GIST", "--condition", "thymoma", "--full",
                                       "--max-pages", "3", "--store", "x.sqlite3"])

@@ -460,5 +460,152 @@ def test_a_store_of_another_schema_version_is_refused(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value = '99' WHERE key = 'store.schema_version'")
     conn.close()
-    with pytest.raises(ValueError, match="schema 99, this code reads 1; sync into a new file"):
+    with pytest.raises(ValueError, match=f"schema 99, this code reads {trial_store.SCHEMA_VERSION}; sync into a new file"):
         TrialStore(path)
+
+
+def test_an_older_store_is_refused_untouched_with_the_fix(tmp_path):
+    path = tmp_path / "t.sqlite3"
+    with sqlite3.connect(path) as conn:  # what schema 1 left: its meta table, its own studies table
+        conn.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                           "INSERT INTO meta VALUES ('store.schema_version', '1');"
+                           "CREATE TABLE studies (nct_id TEXT PRIMARY KEY, record TEXT NOT NULL);")
+    conn.close()
+    with pytest.raises(ValueError, match="schema 1, this code reads .*move this one away, then run "
+                                         "`python -m knowledge sync-trials`"):
+        TrialStore(path)
+    with sqlite3.connect(path) as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    conn.close()
+    assert tables == {"meta", "studies"}  # nothing of the new schema was added
+
+
+# ------------------------------------------------------------------ how the records are kept (schema 2)
+
+
+def test_search_rows_carry_the_registry_eligibility_text_and_sites_exactly(store, every_study, vocabulary):
+    found = {r.nct_id: r for r in store.search(limit=100)}
+    assert set(found) == set(every_study)
+    for nct_id, study in every_study.items():
+        eligibility = study["protocolSection"].get("eligibilityModule", {}).get("eligibilityCriteria", "")
+        row = found[nct_id]
+        assert row.eligibility_criteria == eligibility.strip() == store.get(nct_id).eligibility_criteria
+        assert row.sites == parse_study(study, vocabulary).sites == store.get(nct_id).sites
+        assert row.record is None
+
+
+def test_records_are_stored_packed_once(store, every_study):
+    conn = store._conn()
+    columns = {name for _, name, *_ in conn.execute("PRAGMA table_info(studies)")}
+    assert "eligibility_criteria" not in columns and "record" not in columns
+    packed = dict(conn.execute("SELECT nct_id, record FROM studies JOIN records USING (id)"))
+    raw = json.dumps(every_study["NCT02552212"], ensure_ascii=False, separators=(",", ":")).encode()
+    assert len(packed["NCT02552212"]) < len(raw) / 3  # 105 sites: repetitive
+    assert trial_store.unpack_record(packed["NCT02552212"]) == every_study["NCT02552212"]
+    assert len(packed) == store.count() == conn.execute("SELECT count(*) FROM records").fetchone()[0]
+
+
+def test_the_text_index_stays_consistent_through_updates(store, every_study):
+    for nct_id in ("NCT06970236", "NCT02210780"):
+        store.upsert([variant(every_study[nct_id], identificationModule={"briefTitle": f"Renamed {nct_id}"},
+                              statusModule={"lastUpdatePostDateStruct": {"date": "2030-01-01"}})], "ctgov-api-v2")
+    conn = store._conn()
+    conn.execute("INSERT INTO studies_fts (studies_fts) VALUES ('integrity-check')")  # raises if not
+    for table in ("records", "sites", "study_conditions"):  # nothing left of the replaced rows
+        assert conn.execute(f"SELECT count(*) FROM {table} WHERE id NOT IN (SELECT id FROM studies)").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == store.count() == len(every_study)
+    assert sorted(ids(store.search(text="renamed"))) == ["NCT02210780", "NCT06970236"]
+    assert ids(store.search(text="resistance exercise")) == []  # NCT06970236's old title, in no other field
+
+
+def test_an_update_moves_a_study_between_cancer_and_status_ranges(store, every_study):
+    study = every_study["NCT04318717"]  # recruiting mucosal melanoma of the head and neck
+    moved = variant(study, statusModule={"overallStatus": "COMPLETED",
+                                         "lastUpdatePostDateStruct": {"date": "2030-01-01"}},
+                    conditionsModule={"conditions": ["Ocular Melanoma"]})
+    assert store.upsert([moved], "ctgov-api-v2").updated == 1
+    assert store.search(cancer_types=["mucosal melanoma of the head and neck"]) == []
+    assert ids(store.search(cancer_types=["intraocular melanoma"], recruiting=False)) == ["NCT04318717"]
+    assert "NCT04318717" not in ids(store.search(cancer_types=["intraocular melanoma"], recruiting=True))
+
+
+# ------------------------------------------------------------------ cities, summary
+
+
+def test_city_countries_most_studies_first(store, every_study):
+    assert store.city_countries("Denver") == ["United States"]
+    assert store.city_countries("LEON") == ["Spain"]  # the registry writes León
+    assert store.city_countries("Atlantis") == []
+    base = every_study["NCT04318717"]
+    store.upsert([variant(base, f"NCT9000002{n}", contactsLocationsModule={"locations": [
+        {"facility": "A", "city": "Paris", "country": country}, {"facility": "B", "city": "paris", "country": country}]})
+        for n, country in enumerate(["France", "France", "United States"])], "curated")
+    assert store.city_countries("Paris") == ["France", "United States"]
+    with pytest.raises(ValueError, match="city must be a place name"):
+        store.city_countries("  ")
+
+
+def test_summary(tmp_path, store, every_study):
+    assert store.summary() == {"count": len(every_study), "last_synced": None, "curated": 0}
+    store.mark_synced(dt.datetime(2026, 12, 5, 9, 0, tzinfo=UTC))
+    assert store.summary()["last_synced"] == "2026-12-05T09:00:00+00:00"
+    assert TrialStore(tmp_path / "empty.sqlite3").summary() == {"count": 0, "last_synced": None, "curated": 0}
+
+
+# ------------------------------------------------------------------ curated trial records
+
+
+@pytest.fixture(scope="module")
+def curated_records() -> list[dict]:
+    """The project's own curated trial records, loaded as the knowledge base loads them."""
+    from knowledge.document_format import load_documents
+    from knowledge.trials import load_trials
+
+    documents = load_documents(REPO_ROOT / "knowledge" / "documents")
+    trials, errors = load_trials(REPO_ROOT / "knowledge" / "trials", {d.doc_id: d.text for d in documents.documents})
+    assert errors == [] and trials
+    return [t.to_dict() for t in trials]
+
+
+def test_curated_records_are_stored_and_replaced_whole(tmp_path, curated_records):
+    store = TrialStore(tmp_path / "t.sqlite3")
+    assert store.curated() == []
+    store.put_curated(list(reversed(curated_records)))
+    assert store.curated() == sorted(curated_records, key=lambda t: t["id"])
+    assert TrialStore(tmp_path / "t.sqlite3").curated() == store.curated()  # on disk
+    store.put_curated(curated_records[:1])
+    assert store.curated() == curated_records[:1]
+    assert store.summary()["curated"] == 1
+    store.put_curated([])
+    assert store.curated() == []
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.pop("id"), r"curated trial #2: 'id' must be non-empty text"),
+    (lambda t: t.update(id="  "), r"curated trial #2: 'id' must be non-empty text"),
+    (lambda t: t.update(title=""), r"'title' must be non-empty text"),
+    (lambda t: t.update(status=None), r"'status' must be non-empty text"),
+    (lambda t: t.update(cancer_types="melanoma"), r"'cancer_types' must be a list of cancer names"),
+    (lambda t: t.update(group={1, 2}), r"is not JSON-ready"),
+])
+def test_a_bad_curated_record_is_named_and_changes_nothing(tmp_path, curated_records, change, message):
+    store = TrialStore(tmp_path / "t.sqlite3")
+    store.put_curated(curated_records)
+    before = store.curated()
+    bad = copy.deepcopy(curated_records[1])
+    change(bad)
+    with pytest.raises(ValueError, match=message):
+        store.put_curated([curated_records[0], bad, *curated_records[2:]])
+    assert store.curated() == before
+
+
+def test_curated_ids_must_be_unique_and_records_dicts(tmp_path, curated_records):
+    store = TrialStore(tmp_path / "t.sqlite3")
+    first = curated_records[0]
+    with pytest.raises(ValueError, match=f"curated trial '{first['id']}': is given twice"):
+        store.put_curated([first, dict(first)])
+    with pytest.raises(ValueError, match="curated trial #1: must be a dict"):
+        store.put_curated(["irci-penile-carcinoma"])
+    with pytest.raises(ValueError, match="must be a list of curated trial records"):
+        store.put_curated(first)
+    assert store.curated() == []
