@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup system-deps index index-if-missing run chat search test verify eval bench clean
+.PHONY: setup system-deps index index-if-missing trials-if-missing run chat search test verify eval bench clean
 
 setup: $(STAMP)
 
@@ -35,12 +35,19 @@ index: setup
 index-if-missing: setup
 	@$(PY) -m index build
 
+# The trial store starts with the sample of real ClinicalTrials.gov records in knowledge/registry/ (before the
+# index build, which adds the curated trial records to it); `python -m knowledge sync-trials` brings a
+# deployment's store up to date with the registry (docs/trial-store.md).
+TRIAL_STORE := $(or $(RCA_TRIAL_STORE),var/trials.sqlite3)
+trials-if-missing: setup
+	@test -f "$(TRIAL_STORE)" || $(PY) -m knowledge import-trials --store "$(TRIAL_STORE)" knowledge/registry
+
 # Serves the demo page with the widget, the reference page and the API on http://127.0.0.1:5005
-run: index-if-missing
+run: trials-if-missing index-if-missing
 	$(PY) -m server
 
 # The same assistant in the terminal.
-chat: index-if-missing
+chat: trials-if-missing index-if-missing
 	$(PY) -m bot chat
 
 search: index-if-missing

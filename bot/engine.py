@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import ACTIONS
-from bot.actions.rerouting import continues_search
+from bot.actions.rerouting import continues_search, details_said
 from bot.finders import ANY_CANCER
 from bot.messages import Message
 from bot import resources as bot_resources
@@ -24,7 +24,7 @@ from bot.answers import about_a_cancer, is_off_topic
 from bot.safety import find_red_flag
 from bot.safety.personal_questions import personal_question
 from bot import aspects
-from bot.store import ConversationStore
+from bot.store import SLOTS, ConversationStore
 
 INTENT_ACTIONS = {
     "greet": "action_greet", "goodbye": "action_goodbye", "thanks": "action_thanks",
@@ -91,7 +91,8 @@ class Engine:
         if form in FORM_INTENTS and (answers_form or intent in (None, "inform")):
             return FORM_INTENTS[form], confidence
         names_cancer = bool(entities.get("cancer_type") or self.resources.linker.run(text))
-        if continues_search(text, previous, names_cancer, "country" in entities) \
+        if continues_search(text, previous, names_cancer, "country" in entities,
+                            previous == "find_trial" and details_said(self.resources, text)) \
                 and intent not in ("emergency", "human_handoff", "goodbye"):
             return previous, confidence  # "any in the UK?" after a trial search: the same search there
         if personal_question(text) and intent not in ("emergency", "human_handoff", "goodbye", "find_trial",
@@ -133,7 +134,8 @@ class Engine:
             slots.update(active_form=None, requested_slot=None)  # a new topic leaves the form
         # slot mappings: from_entity, as in bot/domain.yml (a question's cancer is the answer action's to set)
         slots.update({k: v for k, v in entities.items() if not (k == "cancer_type" and intent == "ask_question")})
-        messages, replied_as = self._run(INTENT_ACTIONS[intent], session_id, text, intent, confidence, found, slots)
+        messages, replied_as = self._run(INTENT_ACTIONS[intent], session_id, text, intent, confidence, found, slots,
+                                         previous)
         intent = replied_as or intent  # the answer action may find a question out of scope
         history = state.setdefault("history", [])
         history.append({"time": int(time.time()), "user": text, "intent": intent,
@@ -159,18 +161,21 @@ class Engine:
         return known
 
     def _run(self, action_name: str, session_id: str, text: str, intent: str, confidence: float,
-             found: list[Any], slots: dict[str, Any]) -> tuple[list[Message], str | None]:
+             found: list[Any], slots: dict[str, Any], previous: str | None = None) -> tuple[list[Message], str | None]:
         """The messages an action sends, and the intent its first message says it answered."""
         latest = {"text": text, "intent": {"name": intent, "confidence": confidence},
                   "entities": [e.to_dict() for e in found]}
         form = slots.get("active_form")
-        tracker = Tracker(session_id, dict(slots), latest, [], False, None, {"name": form} if form else {},
+        # the last reply's task, as a Rasa tracker's events carry it (bot/actions/rerouting.py previous_task)
+        events = [{"event": "bot", "data": {"custom": {"intent": previous}}}] if previous else []
+        events.append({"event": "user", "text": text})
+        tracker = Tracker(session_id, dict(slots), latest, events, False, None, {"name": form} if form else {},
                           "action_listen")
         dispatcher = CollectingDispatcher()
         with bot_resources.using(self.resources):
             events = ACTIONS[action_name]().run(dispatcher, tracker, {}) or []
         for event in events:
-            if event.get("event") == "slot" and event.get("name") in slots:
+            if event.get("event") == "slot" and event.get("name") in SLOTS:
                 slots[event["name"]] = event.get("value")
         replied_as = ((dispatcher.messages[0].get("custom") or {}).get("intent") if dispatcher.messages else None)
         return [Message.from_dispatched(sent) for sent in dispatcher.messages], replied_as

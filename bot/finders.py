@@ -9,6 +9,7 @@ from bot import templates
 from bot.messages import Message, citation_from_record, citation_from_result
 from bot.resources import Resources
 from bot.scope import Scope, key_terms
+from bot.trial_filters import PERSON_WORDS
 
 MAX_LISTED = 8
 ANY_CANCER = "any rare cancer"  # the form's "not sure" answer: search without a cancer type
@@ -19,10 +20,10 @@ _STATUS_WORDS = {"recruiting": ("recruiting", "open", "enrolling", "join"), "com
 WIDE_AREAS = {"europe", "international", "worldwide"}
 # Words of a request for trials or organisations as such: a message of only these, a cancer and a place
 # ("any in the UK?", "are there trials for it?") asks for the listing, and no passage comes with it.
-FINDER_WORDS = frozenset("""trial trials clinical study studies any there find look looking search
+FINDER_WORDS = frozenset("""trial trials trails trail clinical study studies any there find look looking search
     organisation organisations organization organizations charity charities group groups support patient
     patients help contact join near nearby local country countries available open recruiting please know
-    tell could would can about also what else another other more""".split())
+    tell could would can about also what else another other more""".split()) | PERSON_WORDS
 REGISTRY_QUERY = "searchable database of clinical trials"
 DIRECTORY_QUERY = "list of rare cancer patient organisations by country and cancer site"
 
@@ -71,13 +72,14 @@ def _record_citations(resources: Resources, records: list[dict[str, Any]]) -> li
     return citations
 
 
-def _pointers(resources: Resources, query: str) -> list[dict[str, Any]]:
+def pointers(resources: Resources, query: str) -> list[dict[str, Any]]:
     """Where to look when the records have nothing: from the general pages only."""
     results = resources.searcher.search(query, k=2, doc_ids=resources.coverage.general)
     return [citation_from_result(r) for r in results if r.confidence >= resources.answer_threshold]
 
 
-def general_guidance(resources: Resources, message: str, cancer_type: str | None = None) -> list[Message]:
+def general_guidance(resources: Resources, message: str, cancer_type: str | None = None,
+                     city: str | None = None) -> list[Message]:
     """What the sources say about the request itself ("what research is being done for anal cancer?"),
     if they say it well: shown before a listing or a question. Only from the general pages and those
     about the cancer in question, never another's."""
@@ -85,7 +87,7 @@ def general_guidance(resources: Resources, message: str, cancer_type: str | None
 
     cancer_type = cancer_type if cancer_type != ANY_CANCER else None
     mentions = resources.linker.run(message)
-    if not _asks_more_than_a_listing(resources, message, mentions):
+    if not _asks_more_than_a_listing(resources, message if not city else message.replace(city, " " * len(city)), mentions):
         return []
     scope = resources.coverage.scope(mentions, cancer_type, text=message)
     if scope.not_covered:
@@ -109,36 +111,6 @@ def _asks_more_than_a_listing(resources: Resources, message: str, mentions: list
     return any(term not in FINDER_WORDS for term in key_terms(message))
 
 
-def find_trials(resources: Resources, cancer_type: str, country: str | None, message: str) -> Message:
-    canonical = _Canonical(resources)
-    status = requested_status(message)
-    matches = [t for t in resources.trials
-               if cancer_type == ANY_CANCER or any(_same_cancer(canonical, cancer_type, c) for c in t["cancer_types"])]
-    if status:
-        matches = [t for t in matches if t["status"] == status] or matches
-    heading = templates.TRIALS_FOUND
-    where = ""
-    if country:
-        in_country = [t for t in matches if any(canonical.value("country", c) == country.lower()
-                                                for c in t.get("countries", []) + [s.get("country", "") for s in t.get("sites", [])])]
-        if in_country:
-            matches, where = in_country, f" in {country_phrase(country)}"
-        elif matches:  # none there: say so, then what exists elsewhere
-            heading = templates.TRIALS_ELSEWHERE
-    if not matches:
-        where = f" in {country_phrase(country)}" if country else ""
-        return Message(templates.NO_TRIALS.format(cancer=cancer_type, where=where),
-                       citations=_pointers(resources, REGISTRY_QUERY))
-    listed = matches[:MAX_LISTED]
-    lines = [heading.format(count=len(matches), studies="study" if len(matches) == 1 else "studies",
-                            cancer=cancer_type, where=where, country=country_phrase(country or ""))]
-    for trial in listed:
-        details = ", ".join(filter(None, [STATUS_LABELS.get(trial["status"], trial["status"]), trial.get("group", "")]))
-        link = f" {trial['url']}" if trial.get("url") else ""
-        lines.append(f"- {trial['title']} ({'; '.join(trial['cancer_types'])}): {details}.{link}")
-    return Message("\n".join(lines), citations=_record_citations(resources, listed), trials=listed)
-
-
 def find_organisations(resources: Resources, cancer_type: str | None, country: str | None) -> Message:
     canonical = _Canonical(resources)
     matches = list(resources.organisations)
@@ -154,7 +126,7 @@ def find_organisations(resources: Resources, cancer_type: str | None, country: s
         matches = specific + [o for o in general if o.get("kind") in ("patient organisation", "reference network", "charity")]
         about += f" for {cancer_type}" if specific else f" for rare cancers in general (none specific to {cancer_type})"
     if not matches:
-        return Message(templates.NO_ORGANISATIONS.format(about=about), citations=_pointers(resources, DIRECTORY_QUERY))
+        return Message(templates.NO_ORGANISATIONS.format(about=about), citations=pointers(resources, DIRECTORY_QUERY))
     listed = matches[:MAX_LISTED]
     lines = [templates.ORGANISATIONS_FOUND.format(count=len(matches), about=about,
                                                   organisations="organisation" if len(matches) == 1 else "organisations")]

@@ -21,6 +21,7 @@ from index import settings
 from bot.scope import Coverage
 from index.search import Searcher
 from knowledge.cancer_vocabulary import CancerVocabulary, load_vocabulary
+from knowledge.trial_store import TrialStore
 
 
 @dataclass
@@ -32,6 +33,8 @@ class Resources:
     vocabulary: CancerVocabulary
     answer_threshold: float = 0.35
     domain_threshold: float = 0.5
+    trial_store: TrialStore | None = None  # registry studies and curated trial records (knowledge/trial_store.py)
+    trial_stale_days: float = 7.0
 
     def __post_init__(self) -> None:
         sites = SiteLinker.load(self.vocabulary, covered=lambda name: self.coverage.covered(name))
@@ -45,10 +48,6 @@ class Resources:
         if self._coverage is None or self._coverage[0] is not snapshot:
             self._coverage = (snapshot, Coverage(self.vocabulary, snapshot.documents))
         return self._coverage[1]
-
-    @property
-    def trials(self) -> list[dict[str, Any]]:
-        return self.searcher.snapshot.records.get("trials", [])
 
     @property
     def organisations(self) -> list[dict[str, Any]]:
@@ -67,8 +66,13 @@ class Resources:
                                    cache_dir=settings.get("cache_dir", overrides), delexicalize=entities.delexicalize)
         is_english_word("warm")  # load the English word list now (0.4 s), not on someone's first message
         resources = cls(searcher, nlu, entities, intents, vocabulary, settings.get("answer_threshold", overrides),
-                        settings.get("domain_threshold", overrides))
+                        settings.get("domain_threshold", overrides),
+                        TrialStore(settings.get("trial_store", overrides), vocabulary),
+                        settings.get("trial_stale_days", overrides))
         resources.coverage.subjects  # the words documents are about (0.5 s), also before the first message
+        curated = searcher.snapshot.records.get("trials", [])
+        if resources.trial_store is not None and resources.trial_store.curated() != curated:
+            resources.trial_store.put_curated(curated)  # a store made or replaced since the index was built
         return resources
 
 

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any, Protocol
 
-SLOTS = ("cancer_type", "country", "requested_slot", "active_form")
+SLOTS = ("cancer_type", "country", "requested_slot", "active_form", "age", "sex", "city")
 
 
 def new_state() -> dict[str, Any]:

@@ -51,8 +51,18 @@ ASPECT_NOT_IN_SOURCES = ("My sources on {cancer} don't cover {topic}; your speci
 GENERAL_INFORMATION = "Here is general information from the sources, which may help you prepare your questions."
 ASK_CANCER_TYPE_TRIAL = "Which type of cancer should I look for trials for?"
 ASK_CANCER_TYPE_ORGANISATION = "Which type of cancer, or which country, should I look for organisations for?"
-TRIALS_FOUND = "I found {count} {studies} for {cancer}{where}:"
-TRIALS_ELSEWHERE = "I found no study for {cancer} in {country} in my records. Elsewhere, I found {count} {studies}:"
+TRIALS_FOUND = "I found {count} {studies} for {cancer}{where}{person}:"
+TRIALS_ELSEWHERE = "I found no study for {cancer}{person} in {missing} in my records. {elsewhere}, I found {count} {studies}:"
+TRIALS_MORE = "There are more: search them all on the reference page, or narrow this search by city, age, sex or phase."
+TRIALS_MAY_TAKE_PART = ("From what you told me, you may be able to take part in a study whose criteria all fit; "
+                        "the study team decides, using the full eligibility criteria. Ask its contact, on the card or "
+                        "the registry page, or your specialist team.")
+TRIALS_ASK_PERSON = ("To check which of these studies might fit, tell me {wanted} (for example \"{example}\"). "
+                     "I won't guess them.")
+TRIALS_STALE = ("These registry studies were last brought up to date from ClinicalTrials.gov on {date}, more than "
+                "{days} days ago: check the registry page for a study's current status.")
+TRIALS_NEVER_SYNCED = ("These registry studies come from a stored copy of ClinicalTrials.gov records that has never "
+                       "been synced with the registry: check the registry page for a study's current status.")
 NO_TRIALS = (
     "I couldn't find a trial for {cancer}{where} in my records. It's possible there is no trial you can "
     "take part in yet. You can search the trial registries and ask your cancer specialist or specialist "

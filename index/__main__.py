@@ -73,7 +73,19 @@ def _build(force: bool) -> tuple[int, Any]:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED, None
     print("\n".join(summary.lines()))
+    _publish_curated_trials(index_dir, vocabulary)
     return EXIT_OK, embedder
+
+
+def _publish_curated_trials(index_dir: Path, vocabulary: Any) -> None:
+    """The build's curated trial records go into the trial store, where the finder and /api/trials read them."""
+    from index.store import current_records
+    from knowledge.trial_store import TrialStore
+
+    trials = current_records(index_dir).get("trials", [])
+    with TrialStore(settings.get("trial_store"), vocabulary) as store:
+        store.put_curated(trials)
+    print(f"Trial store {settings.get('trial_store')}: {len(trials)} curated trial records", file=sys.stderr)
 
 
 def command_build(args: argparse.Namespace) -> int:

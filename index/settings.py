@@ -52,6 +52,8 @@ SETTINGS: list[Setting] = [
     Setting("embedding_runtime", "onnx", "`onnx` (an ONNX Runtime export of the same weights, checked against torch) or `torch`.", str),
     Setting("keep_builds", 2, "Older index builds kept beside the current one, for running readers.", int),
     Setting("trials_dir", "", "Folder of trial records (YAML). Empty: `trials/` beside the knowledge folder.", str),
+    Setting("trial_store", "var/trials.sqlite3", "The trial store (SQLite): registry studies from `python -m knowledge sync-trials` or `import-trials --store`, and the curated trial records each index build publishes into it.", _path),
+    Setting("trial_stale_days", 7.0, "A trial store not synced with the registry for this many days says so on every trial card.", float),
     Setting("organisations_dir", "", "Folder of organisation records. Empty: `organisations/` beside it.", str),
     Setting("cache_dir", "var/cache", "Derived data kept between runs, e.g. intent example vectors.", _path),
     Setting("reports_dir", "var/reports", "Where unanswered questions and feedback are logged, redacted.", _path),

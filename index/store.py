@@ -115,6 +115,13 @@ def current_build(index_dir: Path) -> Path | None:
     return link.resolve()
 
 
+def current_records(index_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """The validated trial and organisation records of the build in use ({} when there is none)."""
+    build = current_build(index_dir)
+    records_file = build / "records.json" if build else None
+    return json.loads(records_file.read_text(encoding="utf-8")) if records_file and records_file.is_file() else {}
+
+
 def publish(index_dir: Path, build: Path, keep: int) -> None:
     """Points `current` at a finished build in one atomic rename, then prunes old builds.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from index import settings
 
 KNOWLEDGE = settings.PROJECT_ROOT / "knowledge"
 os.environ.setdefault("RCA_RATE_LIMIT_PER_MINUTE", "0")  # tests that measure the limit set it themselves
+# Servers, builds and action servers the tests start never touch var/trials.sqlite3.
+os.environ.setdefault("RCA_TRIAL_STORE", os.path.join(tempfile.mkdtemp(prefix="rca-test-trials-"), "trials.sqlite3"))
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +65,7 @@ def loaded(real_index_dir, embedder, tmp_path_factory):
     from bot.nlu_data import load_nlu
     from index.search import Searcher, fusions
     from index.store import load_current
+    from trial_data import recorded_trial_store
 
     from knowledge.cancer_vocabulary import load_vocabulary
 
@@ -73,7 +77,10 @@ def loaded(real_index_dir, embedder, tmp_path_factory):
     resources = bot_resources.Resources(
         searcher, nlu, entities,
         IntentClassifier(nlu, embedder, threshold=0.45, cache_dir=tmp_path_factory.mktemp("cache"),
-                         delexicalize=entities.delexicalize), vocabulary)
+                         delexicalize=entities.delexicalize), vocabulary,
+        trial_store=recorded_trial_store(tmp_path_factory.mktemp("trials") / "trials.sqlite3", vocabulary,
+                                         searcher.snapshot.records.get("trials", [])))
     bot_resources.use(resources)
     yield resources
     bot_resources.use(None)
+

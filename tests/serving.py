@@ -41,7 +41,8 @@ def running_server(index_dir: Path, work: Path, workers: int = 2, **env: str) ->
     port = free_port()
     # The cache folder (the ONNX export, intent vectors, keyed by their inputs) is shared with other runs.
     environ = dict(os.environ, RCA_INDEX_DIR=str(index_dir), RCA_DATABASE=str(work / "sessions.sqlite3"),
-                   RCA_REPORTS_DIR=str(work / "reports"), **env)
+                   RCA_REPORTS_DIR=str(work / "reports"), RCA_TRIAL_STORE=str(work / "trials.sqlite3"))
+    environ.update(env)
     environ.setdefault("RCA_RATE_LIMIT_PER_MINUTE", "0")  # tests that measure the limit set it themselves
     log = open(work / "server.log", "ab")
     process = subprocess.Popen([sys.executable, "-m", "server", "--port", str(port), "--workers", str(workers)],
@@ -86,7 +87,8 @@ def private_knowledge_and_index(real_index_dir: Path, work: Path) -> tuple[Path,
 def index_env(documents: Path, index_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of `python -m index` on those folders, offline."""
     return dict(os.environ, RCA_KNOWLEDGE_DIR=str(documents), RCA_INDEX_DIR=str(index_dir), HF_HUB_OFFLINE="1",
-                TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **extra)
+                TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+                RCA_TRIAL_STORE=str(index_dir.parent / "trials.sqlite3"), **extra)
 
 
 def run_index(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:

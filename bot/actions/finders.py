@@ -1,6 +1,7 @@
 """Trial and organisation searches, and the one-question form that asks for a missing cancer type."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -9,7 +10,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import resources, templates
 from bot.actions.common import entity, intent_of, send, slot, text_of
-from bot.finders import ANY_CANCER, find_organisations, find_trials, general_guidance
+from bot.actions.rerouting import previous_task
+from bot.finders import ANY_CANCER, find_organisations, general_guidance
+from bot.trial_filters import TrialFilters, filters_said
+from bot.trial_finder import find_trials
+from bot.english import is_common_word
 from bot.messages import Message, button
 
 # Quick replies in Rasa's payload syntax, with canonical values from bot/data/nlu.yml's synonyms.
@@ -34,6 +39,22 @@ def _found(tracker: Tracker, name: str) -> str | None:
     return (loaded.entities.exact(name, value) or value) if value and value != ANY_CANCER else value
 
 
+def person_filters(tracker: Tracker, country: str | None) -> TrialFilters:
+    """Who would take part and what they want, from this message over what the conversation said before.
+    A bare number is an age only in a reply to the finder's question for it."""
+    loaded = resources.get()
+    store = loaded.trial_store
+    cities = store.city_countries if store else (lambda city: [])
+    said = filters_said(text_of(tracker), cities, replying=previous_task(tracker) == "find_trial",
+                        is_common_word=is_common_word)
+    if said.city and country and said.city.lower() == country.lower():
+        said = replace(said, city=None, city_countries=())  # "in Singapore": the country
+    earlier_city = slot(tracker, "city")
+    earlier = TrialFilters(age=slot(tracker, "age"), sex=slot(tracker, "sex"), city=earlier_city,
+                           city_countries=tuple(cities(earlier_city)) if earlier_city else ())
+    return said.merged_over(earlier)
+
+
 class ActionFindTrial(Action):
     def name(self) -> str:
         return "action_find_trial"
@@ -43,10 +64,15 @@ class ActionFindTrial(Action):
         if not cancer_type:
             send(dispatcher, general_guidance(resources.get(), text_of(tracker)), "find_trial")
             return ActionAskCancerType.ask(dispatcher, "trial_form")
-        message = find_trials(resources.get(), cancer_type, country, text_of(tracker))
-        send(dispatcher, general_guidance(resources.get(), text_of(tracker), cancer_type) + [message], "find_trial")
+        filters = person_filters(tracker, country)
+        if filters.city and country and country.lower() not in {c.lower() for c in filters.city_countries}:
+            filters = replace(filters, city=None, city_countries=())  # a new country leaves the city said before
+        messages = find_trials(resources.get(), cancer_type, country, text_of(tracker), filters)
+        send(dispatcher, general_guidance(resources.get(), text_of(tracker), cancer_type, filters.city) + messages,
+             "find_trial")
         return [SlotSet("cancer_type", cancer_type), SlotSet("country", country), SlotSet("requested_slot", None),
-                SlotSet("active_form", None)]
+                SlotSet("active_form", None), SlotSet("age", filters.age), SlotSet("sex", filters.sex),
+                SlotSet("city", filters.city)]
 
 
 class ActionFindOrganisation(Action):

@@ -10,9 +10,12 @@ from rasa_sdk import Tracker
 from bot import aspects, resources
 from bot.actions.common import slot, text_of
 from bot.answers import about_a_cancer
+from bot.english import is_common_word
+from bot.trial_filters import TrialFilters, filters_said
 from bot.safety.personal_questions import personal_question
 
 ELLIPTICAL_WORDS = 8  # "and in Slovenia?", "we live over in the netherlands now": a message this short continues a search
+DETAILS_WORDS = 12  # "I'm a 60 year old man living near Lyon": a reply to the trial finder's question
 SEARCHES = ("find_trial", "find_organisation")
 
 
@@ -32,9 +35,23 @@ def previous_task(tracker: Tracker) -> str | None:
     return None
 
 
-def continues_search(text: str, previous: str | None, names_cancer: bool, has_country: bool) -> bool:
-    """A short message with a country and no cancer, right after a search, is that search there."""
-    return previous in SEARCHES and has_country and not names_cancer and len(text.split()) <= ELLIPTICAL_WORDS
+def details_said(loaded: Any, text: str) -> bool:
+    """Does the message say who would take part in a trial, or what trial ("45, woman", "near Lyon", "phase 2")?"""
+    store = loaded.trial_store
+    said = filters_said(text, store.city_countries if store else (lambda city: []), replying=True,
+                        is_common_word=is_common_word)
+    return said != TrialFilters() and not aspects.recogniser().run(text)  # "is it treated differently at 45?" asks
+
+
+def continues_search(text: str, previous: str | None, names_cancer: bool, has_country: bool,
+                     has_details: bool = False) -> bool:
+    """A short message with a country and no cancer, right after a search, is that search there; one that
+    says who would take part ("she's 45", "45, female, France"), right after a trial search, narrows it."""
+    if names_cancer or previous not in SEARCHES:
+        return False
+    words = len(text.split())
+    return (has_country and words <= ELLIPTICAL_WORDS) or \
+        (previous == "find_trial" and has_details and words <= DETAILS_WORDS)
 
 
 def rerouted(tracker: Tracker) -> str | None:
@@ -42,7 +59,8 @@ def rerouted(tracker: Tracker) -> str | None:
     loaded, text = resources.get(), text_of(tracker)
     names_cancer = bool(loaded.linker.run(text))
     previous = previous_task(tracker)
-    if continues_search(text, previous, names_cancer, bool(loaded.entities.first(text).get("country"))):
+    if continues_search(text, previous, names_cancer, bool(loaded.entities.first(text).get("country")),
+                        previous == "find_trial" and details_said(loaded, text)):
         return previous
     conversation_cancer = slot(tracker, "cancer_type")
     if about_a_cancer(loaded, text, conversation_cancer) or personal_question(text) \

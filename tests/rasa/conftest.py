@@ -87,6 +87,17 @@ def host_site() -> Iterator[Any]:
         yield site
 
 
+def seeded_trial_store(path: Path) -> str:
+    """One trial store for the action server and the project server: the recorded registry studies and
+    the trial finder's test studies (the servers add the curated records from the index)."""
+    from trial_data import recorded_studies, uterine_sarcoma_studies
+    from knowledge.trial_store import TrialStore
+
+    with TrialStore(path) as store:
+        store.upsert(recorded_studies() + uterine_sarcoma_studies(), "ctgov-api-v2")
+    return str(path)
+
+
 @pytest.fixture(scope="session")
 def stack(rasa_model, real_index_dir, tmp_path_factory, host_site, figures) -> Iterator[Stack]:
     from redis_server import RedisServer, available
@@ -98,20 +109,23 @@ def stack(rasa_model, real_index_dir, tmp_path_factory, host_site, figures) -> I
         shutil.rmtree(RUN_DIR)
     RUN_DIR.mkdir(parents=True)
     work = tmp_path_factory.mktemp("rasa-stack")
+    trial_store = seeded_trial_store(work / "trials.sqlite3")
     redis = RedisServer(RUN_DIR / "redis")
     redis.start()
     services: list[rasa_stack.Service] = []
     try:
         with rasa_stack.stopping(services):
             actions = rasa_stack.start_action_server(
-                free_port(), RUN_DIR, {"RCA_INDEX_DIR": str(real_index_dir), "RCA_REPORTS_DIR": str(work / "reports")})
+                free_port(), RUN_DIR, {"RCA_INDEX_DIR": str(real_index_dir), "RCA_REPORTS_DIR": str(work / "reports"),
+                                       "RCA_TRIAL_STORE": trial_store})
             services.append(actions)
             endpoints = rasa_stack.write_endpoints(RUN_DIR / "endpoints.yml", actions.url, redis.port)
             rasa_a = rasa_stack.start_rasa("rasa a", rasa_model, free_port(), endpoints, RUN_DIR, [host_site.origin])
             services.append(rasa_a)
             rasa_b = rasa_stack.start_rasa("rasa b", rasa_model, free_port(), endpoints, RUN_DIR, [host_site.origin])
             services.append(rasa_b)
-            with running_server(real_index_dir, RUN_DIR, RCA_CORS_ORIGINS=host_site.origin) as (project, _process):
+            with running_server(real_index_dir, RUN_DIR, RCA_CORS_ORIGINS=host_site.origin,
+                                RCA_TRIAL_STORE=trial_store) as (project, _process):
                 actions.wait_ready(lambda: rasa_stack.action_server_ready(actions.url), 120)
                 with ThreadPoolExecutor(2) as pool:  # both Rasa servers load at the same time
                     waits = [pool.submit(rasa.wait_ready, partial(rasa_stack.rasa_ready, rasa.url), RASA_READY_SECONDS)

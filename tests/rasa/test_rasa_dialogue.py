@@ -145,3 +145,19 @@ def test_concurrent_messages_of_one_conversation_on_both_servers_are_all_kept(st
     assert users[0] == "hello" and sorted(users[1:]) == sorted(messages), users
     actions = [e["name"] for e in tracker["events"] if e["event"] == "action"]
     assert actions.count("action_answer_question") == len(messages), actions
+
+
+def test_trial_pre_screening_through_rasa_as_in_the_engine(stack):
+    """The finder asks what matters, and a reply of bare details narrows the search, under Rasa as in the
+    embedded engine: the same studies, fits and quoted criteria."""
+    rasa, project = sender(), sender()
+    turns = ("any trials for uterine sarcoma?", "45, France")
+    for text in turns:
+        by_rasa = folded(say(stack.rasa, rasa, text))
+        by_engine = folded(request(stack.project + WEBHOOK, {"sender": project, "message": text}))
+        assert by_rasa["intent"] == by_engine["intent"] == "find_trial", (text, by_rasa)
+        assert [m["text"] for m in by_rasa["messages"]] == [m["text"] for m in by_engine["messages"]]
+    cards = [t for m in by_rasa["messages"] for t in m["trials"]]
+    assert [c["nct_id"] for c in cards] == ["NCT09000001", "NCT09000003"]
+    assert all(f["fits"] for c in cards for f in c["fit"] if f["criterion"] in ("age", "where"))
+    assert cards[0]["eligibility_quotes"][0]["quote"].startswith("Histologically confirmed uterine leiomyosarcoma")
