@@ -10,7 +10,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bot import report
 from bot.engine import InvalidMessage
 from bot.scope import Coverage
+from bot.trial_cards import study_as_document
 from knowledge.document_format import currency
+from knowledge.trials import NCT_PATTERN
 from server.errors import ApiError
 
 api = Blueprint("api", __name__)
@@ -123,7 +125,11 @@ def cancer_filter(coverage: Coverage, name: str | None) -> tuple[str | None, fro
 
 @api.get("/api/documents/<doc_id>")
 def document(doc_id: str):  # type: ignore[no-untyped-def]
-    found = current_app.extensions["rca"].resources.document(doc_id)
+    resources = current_app.extensions["rca"].resources
+    found = resources.document(doc_id)
+    if found is None and NCT_PATTERN.match(doc_id) and resources.trial_store is not None:
+        row = resources.trial_store.get(doc_id)  # a registry study a trial card quotes
+        found = study_as_document(row) if row else None
     if found is None:
         raise ApiError(404, "document_not_found", "No document has this id.")
     fields = ("title", "url", "publisher", "licence")

@@ -24,6 +24,8 @@ from server.openapi import openapi
 from server.pages import pages
 from server.rate_limit import is_forwarded, parse_exempt_addresses
 from server.reference import reference
+from server.trial_pages import trial_pages
+from server.trials_api import trials_api
 from server.widget import widget
 
 log = logging.getLogger("server")
@@ -38,7 +40,7 @@ class State:
     reloader: IndexReloader
 
 
-RATE_LIMITED = frozenset({"api.chat", "api.rasa_rest_webhook", "api.search", "api.feedback"})
+RATE_LIMITED = frozenset({"api.chat", "api.rasa_rest_webhook", "api.search", "api.feedback", "trials_api.trials"})
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -75,7 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         exempt = parse_exempt_addresses(app.config["RATE_LIMIT_EXEMPT"])
     except ValueError as exc:
         raise SystemExit(f"{exc}. Fix or unset it.") from exc
-    for blueprint in (api, pages, openapi, widget, reference):
+    for blueprint in (api, pages, openapi, widget, reference, trials_api, trial_pages):
         app.register_blueprint(blueprint)
 
     @app.before_request

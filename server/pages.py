@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from bot.safety import DISCLAIMER
+from knowledge.trials import NCT_PATTERN
 from server.api import _session_id
 from server.dates import date_labels, date_note
 from server.errors import ApiError
@@ -35,6 +36,11 @@ def _offset(name: str, default: int | None) -> int | None:
 @pages.get("/documents/<doc_id>")
 def document(doc_id: str):  # type: ignore[no-untyped-def]
     found = current_app.extensions["rca"].resources.document(doc_id)
+    if found is None and NCT_PATTERN.match(doc_id):
+        # A trial card's quote cites a registry study by its NCT id: its text is on the study's page.
+        # A redirect keeps the link's #passage; start and end mean the same there.
+        kept = {name: request.args[name] for name in ("start", "end") if name in request.args}
+        return redirect(url_for("trial_pages.study", nct_id=doc_id, **kept), 302)
     if found is None:
         raise ApiError(404, "document_not_found", "No document has this id.")
     text = found["text"]

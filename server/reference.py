@@ -7,6 +7,11 @@ citations and links to the passage highlighted in its document (`/documents/<doc
 `?cancer=` (a canonical name, as `/api/search` takes it) restricts the search to pages about that cancer;
 the control lists the covered cancers by family, from the same catalogue as `/api/cancers`; `?doc=`
 shows one document's passages of the results.
+
+Below it, static/reference-trials.js runs the "Clinical trials" search through `GET /api/trials` (the
+assistant's own trial search) and lists the studies, each linked to its page (`/trials/<NCT id>`). Its
+cancer box suggests every name of the cancer vocabulary (trials cover more cancers than the documents);
+`?trial_cancer=&country=&city=&recruiting=&age=&sex=&phase=` make a trial search linkable.
 No inline script or style: the Content-Security-Policy below forbids them.
 """
 from __future__ import annotations
@@ -26,7 +31,8 @@ def page():  # type: ignore[no-untyped-def]
     resources = current_app.extensions["rca"].resources
     response = current_app.make_response(render_template(
         "reference.html", query=query, max_chars=max_chars, k=RESULTS_PER_SEARCH,
-        weak_below=resources.answer_threshold, catalogue=resources.coverage.catalogue()))
+        weak_below=resources.answer_threshold, catalogue=resources.coverage.catalogue(),
+        trial_cancers=sorted((t.name for t in resources.vocabulary.types), key=str.casefold)))
     response.headers["Content-Security-Policy"] = REFERENCE_POLICY
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -137,7 +137,8 @@
   }
 
   function pageUrl(query, cancer, doc) {
-    var params = new URLSearchParams();
+    var params = new URLSearchParams(location.search);  // a trial search's parameters (reference-trials.js) stay
+    ["q", "cancer", "doc"].forEach(function (name) { params.delete(name); });
     if (query) params.set("q", query);
     if (cancer) params.set("cancer", cancer);
     if (doc) params.set("doc", doc);

@@ -32,6 +32,8 @@
   // How current a source is: each date labelled for what it is, never one for another (server/dates.py).
   const DATE_LABELS = [["last_reviewed", "Last reviewed"], ["last_updated", "Record last updated"], ["retrieved", "Retrieved"]];
   const NOTE_LINK = "Check the publisher's current page";
+  const FIT_NOTE = "\u2713 fits what you told me, \u2717 does not, ? not known. " +
+    "Only the study team can say whether someone can take part.";
   const SVG_NS = "http://www.w3.org/2000/svg";
   const ICONS = {  // Material Design icon paths (Apache 2.0)
     chat: "M20 2H4c-1.1 0-2 .9-2 2v18l4-4h14c1.1 0 2-.9 2-2V4c0-1.1-.9-2-2-2zm0 14H6l-2 2V4h16v12z",
@@ -258,6 +260,7 @@
     const organisations = Array.isArray(custom.organisations) ? custom.organisations.filter(isObject) : [];
     if (str(message.text)) item.appendChild(renderText(leadOnly(message.text, trials.length + organisations.length), sources));
     if (trials.length) item.appendChild(renderCards(trials, renderTrial, "Clinical trials"));
+    if (trials.some((trial) => Array.isArray(trial.fit) && trial.fit.length)) item.appendChild(el("p", "fit-note", FIT_NOTE));
     if (organisations.length) item.appendChild(renderCards(organisations, renderOrganisation, "Organisations"));
     if (sources) item.appendChild(sources);
     if (Array.isArray(message.buttons) && message.buttons.length) item.appendChild(renderButtons(message.buttons));
@@ -365,30 +368,95 @@
   }
 
   function renderTrial(trial) {
+    // Curated records and registry studies share the card; a registry study adds its last update, which
+    // of its criteria fit what the person said, its quoted eligibility lines and its page on this server.
     const card = el("li", "card trial");
     const title = str(trial.title) || "Clinical study";
+    const registry = trial.origin === "registry";
     card.appendChild(el("p", "card-title", title));
-    if (str(trial.status)) card.appendChild(el("span", "badge", capitalise(trial.status), { "data-status": trial.status }));
+    const head = el("p", "card-status");
+    if (str(trial.status)) head.appendChild(el("span", "badge", capitalise(trial.status), { "data-status": trial.status }));
+    if (str(trial.last_updated)) head.appendChild(el("span", "updated", "Record last updated " + formatDate(trial.last_updated)));
+    if (head.firstChild) card.appendChild(head);
+    const fit = renderFit(trial.fit);
+    if (fit) card.appendChild(fit);
     const facts = el("dl", "facts");
     fact(facts, "Run by", str(trial.group));
     fact(facts, "Cancer types", texts(trial.cancer_types).join(", "));
-    fact(facts, "Phase", texts(trial.phases).join(", "));
-    fact(facts, "Countries", texts(trial.countries).join(", "));
-    fact(facts, "Who can join", str(trial.eligibility));
-    fact(facts, "Sites", describeAll(trial.sites, ["name", "city", "country"]));
-    fact(facts, "Contacts", describeAll(trial.contacts, ["name", "phone", "email"]));
+    fact(facts, "Phase", texts(trial.phases).map(phaseLabel).join(", "));
+    fact(facts, "Countries", some(texts(trial.countries), 6));
+    if (!registry) fact(facts, "Who can join", str(trial.eligibility));  // a registry study's is quoted below
+    fact(facts, "Sites", some(describeAll(trial.sites, ["name", "city", "country"]), 4));
+    fact(facts, "Contacts", describeAll(trial.contacts, ["name", "phone", "email"]).join("; "));
     fact(facts, "Registry", [str(trial.nct_id), str(trial.registry_status).replace(/_/g, " ").toLowerCase()]
       .filter(Boolean).join(", "));
     if (facts.firstChild) card.appendChild(facts);
-    cardLinks(card, title, [[safeHref(trial.url), "Registry page"], [passageUrl(trial.citation), "Source"]]);
+    const quotes = Array.isArray(trial.eligibility_quotes)
+      ? trial.eligibility_quotes.filter((quote) => isObject(quote) && str(quote.quote)) : [];
+    if (quotes.length) card.appendChild(renderQuotes(quotes, title));
+    cardLinks(card, title, [[safeHref(trial.url), "Registry page"], [recordHref(trial.record_url), "Study record"],
+      [passageUrl(trial.citation), "Source"]]);
     return card;
   }
 
+  function renderFit(items) {
+    // One line per criterion, its mark in text as well as colour: ✓ fits, ✗ does not fit, ? not known.
+    const lines = Array.isArray(items) ? items.filter((item) => isObject(item) && str(item.detail)) : [];
+    if (!lines.length) return null;
+    const list = el("ul", "fit", "", { "aria-label": "What the record says" });
+    for (const item of lines) {
+      const [mark, label, kind] = item.fits === true ? ["\u2713", "fits", "yes"]
+        : item.fits === false ? ["\u2717", "does not fit", "no"] : ["?", "not known", "unknown"];
+      const line = el("li", "fit-line", "", { "data-fits": kind });
+      line.append(el("span", "fit-mark", mark, { role: "img", "aria-label": label }), " " + item.detail);
+      list.appendChild(line);
+    }
+    return list;
+  }
+
+  function renderQuotes(quotes, title) {
+    // The study's own words, each linked to the study's text with the line highlighted.
+    const box = el("div", "trial-quotes");
+    box.appendChild(el("p", "quotes-title", "Quoted from the study record"));
+    for (const quote of quotes) {
+      const item = el("figure", "trial-quote");
+      item.appendChild(el("blockquote", "quote", quote.quote));
+      const caption = el("figcaption", "meta", str(quote.section));
+      const passage = passageUrl(quote);
+      if (passage) {
+        if (caption.firstChild) caption.append(" \u00b7 ");
+        caption.appendChild(link(passage, "Open the passage", "Open the passage in the record of " + title));
+      }
+      if (caption.firstChild) item.appendChild(caption);
+      box.appendChild(item);
+    }
+    return box;
+  }
+
+  function recordHref(path) {
+    // A study's page on this project's server ("/trials/NCT01234567"): a plain path, never another site.
+    return typeof path === "string" && /^\/trials\/NCT\d{8}$/.test(path) ? safeHref(DOCUMENTS + path) : null;
+  }
+
+  function phaseLabel(phase) {
+    // "PHASE2" -> "Phase 2", "EARLY_PHASE1" -> "Early phase 1", "NA" -> "Not applicable"; others as given.
+    const match = /^(EARLY_)?PHASE(\d)$/.exec(phase);
+    if (match) return (match[1] ? "Early phase " : "Phase ") + match[2];
+    return phase === "NA" ? "Not applicable" : phase;
+  }
+
+  function some(values, shown) {
+    // The first few of a long list, and how many more ("Lyon, Paris and 12 more").
+    const joiner = values.some((value) => value.includes(",")) ? "; " : ", ";
+    const more = values.length - shown;
+    return more > 0 ? values.slice(0, shown).join(joiner) + " and " + more + " more" : values.join(joiner);
+  }
+
   function describeAll(records, fields) {
-    // Sites and contacts are objects; each becomes "name, city, country" and they are joined by "; ".
-    if (!Array.isArray(records)) return "";
+    // Sites and contacts are objects; each becomes "name, city, country" (the caller joins them).
+    if (!Array.isArray(records)) return [];
     return records.filter(isObject).map((record) => fields.map((name) => str(record[name])).filter(Boolean).join(", "))
-      .filter(Boolean).join("; ");
+      .filter(Boolean);
   }
 
   function renderOrganisation(organisation) {

@@ -1,6 +1,7 @@
 """The nurse reference page (/reference) in a real browser: search, highlighted sentences, the document
 filter, copying citations, opening a passage in its document, linkable searches and the back button,
-error states, hostile input, keyboard-only use and a phone-sized screen."""
+error states, hostile input, keyboard-only use and a phone-sized screen; and the "Clinical trials" form
+reached and used by keyboard alone (tests/browser/test_trial_cards.py tries it on registry studies)."""
 from __future__ import annotations
 
 import json
@@ -334,7 +335,9 @@ def test_keyboard_only_search_filter_and_copy(page, server_url, console):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server_url)
     page.goto(f"{server_url}/reference")
     page.keyboard.press("Tab")
-    expect(page.locator(".skip-link")).to_be_focused()
+    expect(page.get_by_role("link", name="Skip to results")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the clinical trials search")).to_be_focused()
     page.keyboard.press("Tab")
     box = page.get_by_role("searchbox", name="Search the documents")
     expect(box).to_be_focused()
@@ -377,8 +380,56 @@ def test_fits_a_phone_screen(page, server_url, console, screenshot):
     page.set_viewport_size({"width": 375, "height": 740})
     search(page, server_url)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    for selector in ("#q", "#search-button", "#cancer", "#doc-filter", "#results > li:first-child .card"):
+    for selector in ("#q", "#search-button", "#cancer", "#doc-filter", "#results > li:first-child .card",
+                     "#trial-form", "#trial-cancer", "#trial-phase", "#trial-button"):
         box = page.locator(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, selector
     screenshot(page, "phone")
+    assert_clean(page, console)
+
+
+def test_keyboard_only_trial_search(page, server_url, console):
+    """The skip link leads to the "Clinical trials" form; every field is reached with Tab, in reading order."""
+    page.goto(f"{server_url}/reference")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the clinical trials search")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#trials")).to_be_focused()
+    form = page.get_by_role("search", name="Clinical trials")
+    order = ["Cancer type", "Country", "City", "Age", "Sex", "Phase", "Recruiting only"]
+    for label in order:
+        page.keyboard.press("Tab")
+        expect(form.get_by_label(label, exact=True)).to_be_focused()
+    page.keyboard.press("Space")  # recruiting or not: this server's store holds only the curated records
+    expect(form.get_by_label("Recruiting only")).not_to_be_checked()
+    for _ in order[1:]:
+        page.keyboard.press("Shift+Tab")
+    expect(form.get_by_label("Cancer type")).to_be_focused()
+    page.keyboard.type("uterine sarcoma")
+    page.keyboard.press("Enter")
+    status = page.locator("#trial-status")
+    expect(status).to_have_text(re.compile(r"^2 studies for uterine sarcoma · \d+\.\d\d s$"))
+    expect(page.locator("#trial-results > li")).to_have_count(2)
+    expect(page.locator("#trial-results .origin")).to_have_text(["From the curated sources"] * 2)
+    expect(form.get_by_label("Cancer type")).to_be_focused()  # the results never take the focus away
+    for _ in order:
+        page.keyboard.press("Tab")
+    expect(form.get_by_role("button", name="Find trials")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#trial-results > li").first.get_by_role("link").first).to_be_focused()
+    assert_clean(page, console)
+
+
+def test_a_trial_search_and_a_document_search_share_the_link(page, server_url, console):
+    page.goto(f"{server_url}/reference?trial_cancer=uterine+sarcoma")
+    expect(page.locator("#trial-status")).to_have_text(re.compile(r"^2 studies for uterine sarcoma"))
+    box = page.get_by_role("searchbox", name="Search the documents")
+    box.fill(QUERY)
+    box.press("Enter")
+    expect(page.locator("#status")).to_have_text(re.compile(r"passages? from"))
+    assert parse_qs(urlsplit(page.url).query) == {"trial_cancer": ["uterine sarcoma"], "q": [QUERY]}
+    page.reload()
+    expect(page.locator("#trial-status")).to_have_text(re.compile(r"^2 studies for uterine sarcoma"))
+    expect(page.locator("#status")).to_have_text(re.compile(r"passages? from"))
     assert_clean(page, console)

@@ -26,6 +26,7 @@ from index import settings
 from knowledge.organisations import KINDS
 from knowledge.trials import STATUSES
 from server import api as api_module
+from server import trials_api
 from server.app import RATE_LIMITED, create_app
 from server.backends import StoreUnavailable
 from server.openapi import SPEC, SPEC_PATH
@@ -186,6 +187,9 @@ def test_limits_and_enums_match_the_code():
     search = {p["name"]: p["schema"] for p in SPEC["paths"]["/api/search"]["get"]["parameters"]}
     assert search["k"]["maximum"] == api_module.MAX_K and search["q"]["maxLength"] == 1000
     assert schemas["SearchResponse"]["properties"]["results"]["maxItems"] == api_module.MAX_K
+    trials = {p["name"]: p["schema"] for p in SPEC["paths"]["/api/trials"]["get"]["parameters"]}
+    assert trials["limit"]["maximum"] == trials_api.MAX_LIMIT == schemas["TrialSearchResponse"]["properties"]["trials"]["maxItems"]
+    assert trials["age"]["maximum"] == trials_api.MAX_AGE and trials["country"]["maxLength"] == trials_api.MAX_PLACE_CHARS
     assert set(schemas["Intent"]["enum"]) == set(INTENT_ACTIONS)
     assert set(schemas["Trial"]["properties"]["status"]["enum"]) == set(STATUSES)
     assert set(schemas["Organisation"]["properties"]["kind"]["enum"]) == set(KINDS)
@@ -312,6 +316,29 @@ def test_demo_page_and_widget_files_match(client):
         check_error(client.get(url, headers={"Range": "bytes=99999999-"}), path, "get", 416, "requested_range_not_satisfiable")
 
 
+def test_trial_search_and_study_pages_match(client):
+    body = check(client.get("/api/trials?cancer=melanoma&limit=100"), "/api/trials")
+    assert {t["origin"] for t in body["trials"]} == {"registry"} and body["cancer"] == "melanoma"
+    assert {t["origin"] for t in check(client.get("/api/trials?cancer=penile+cancer"), "/api/trials")["trials"]} == {"curated"}
+    check(client.get("/api/trials?cancer=melanoma&country=France&age=45&sex=female&phase=2&recruiting=true"), "/api/trials")
+    check(client.get("/api/trials?cancer=head+and+neck+cancer&city=Denver&q=ignored"), "/api/trials")
+    check(client.get("/api/trials"), "/api/trials")
+    for query, code in [("cancer=zorblaxoma", "unknown_cancer"), ("country=123", "invalid_country"),
+                        ("city=" + "x" * 101, "invalid_city"), ("recruiting=maybe", "invalid_recruiting"),
+                        ("age=200", "invalid_age"), ("sex=x", "invalid_sex"), ("phase=7", "invalid_phase"),
+                        ("limit=0", "invalid_limit")]:
+        check_error(client.get(f"/api/trials?{query}"), "/api/trials", "get", 400, code)
+    assert "Only the study team" in check(client.get("/trials/NCT02576665?start=0&end=10"), "/trials/{nct_id}")
+    for url, code in [("/trials/NCT02576665?start=0", "invalid_range"), ("/trials/NCT02576665?start=x&end=2", "invalid_start")]:
+        check_error(client.get(url), "/trials/{nct_id}", "get", 400, code)
+    for url in ("/trials/NCT99999999", "/trials/nope"):
+        check_error(client.get(url), "/trials/{nct_id}", "get", 404, "trial_not_found")
+    check_error(client.get("/trials/a/b"), "/trials/{nct_id}", "get", 404, "not_found")
+    redirect = client.get("/documents/NCT02576665?start=0&end=10")
+    assert redirect.status_code == 302 and redirect.headers["Location"] == "/trials/NCT02576665?start=0&end=10"
+    check(redirect, "/documents/{doc_id}")
+
+
 def test_feedback_matches(client):
     for rating in ("up", "down"):
         check(client.post("/api/feedback", json={"session_id": "fb", "message_id": "m1", "rating": rating,
@@ -376,7 +403,7 @@ def test_rate_limited_responses_match(loaded):
     requests = [("/api/chat", "post", {"session_id": "s", "message": "hi"}),
                 ("/webhooks/rest/webhook", "post", {"sender": "s", "message": "hi"}),
                 ("/api/feedback", "post", {"session_id": "s", "message_id": "m", "rating": "up"}),
-                ("/api/search?q=thymoma", "get", None)]
+                ("/api/search?q=thymoma", "get", None), ("/api/trials?cancer=melanoma", "get", None)]
     for url, method, body in requests:
         response = limited.open(url, method=method.upper(), json=body)
         check_error(response, url.split("?")[0], method, 429, "rate_limited")
