@@ -40,7 +40,7 @@ index-if-missing: setup
 # deployment's store up to date with the registry (docs/trial-store.md).
 TRIAL_STORE := $(or $(RCA_TRIAL_STORE),var/trials.sqlite3)
 trials-if-missing: setup
-	@test -f "$(TRIAL_STORE)" || $(PY) -m knowledge import-trials --store "$(TRIAL_STORE)" knowledge/registry
+	@$(PY) -m knowledge import-trials --store "$(TRIAL_STORE)" --if-empty knowledge/registry
 
 # Serves the demo page with the widget, the reference page and the API on http://127.0.0.1:5005
 run: trials-if-missing index-if-missing

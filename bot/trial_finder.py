@@ -4,6 +4,7 @@ the answer would change what fits ("how old is the person?" when some study has 
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot import templates
@@ -60,6 +61,10 @@ def _missing(search: TrialSearch, filters: TrialFilters, country: str | None) ->
     return wanted
 
 
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _question(wanted: list[str]) -> str:
     """"tell me the age and sex of the person who would take part, and the country they live in"."""
     about = [w for w in ("age", "sex") if w in wanted]
@@ -78,6 +83,10 @@ def find_trials(resources: Resources, cancer_type: str, country: str | None, mes
     query = TrialQuery(cancer_type=None if cancer_type == ANY_CANCER else cancer_type, country=country,
                        filters=filters, recruiting=True if status == "recruiting" else None)
     search = search_trials(resources, query)
+    recruiting_note = ""
+    if not search.trials and query.recruiting:  # "any he could join?": none open now, so say so and list the rest
+        search = search_trials(resources, replace(query, recruiting=None))
+        recruiting_note = templates.NONE_RECRUITING if search.trials else ""
     cards = search.trials
     if status and status != "recruiting":
         cards = [c for c in cards if c["status"] == status] or cards
@@ -99,7 +108,9 @@ def find_trials(resources: Resources, cancer_type: str, country: str | None, mes
         heading = templates.TRIALS_FOUND.format(count=count, studies=studies, cancer=cancer_type, where=where,
                                                 person=person)
     listed = cards[:MAX_LISTED]
-    lines = [heading, *(_line(card) for card in listed)]
+    lines = [recruiting_note + heading, *(_line(card) for card in listed)]
+    if search.other_kinds:
+        lines.append(templates.TRIALS_OTHER_KINDS.format(kinds=_listed(search.other_kinds), cancer=cancer_type))
     if len(cards) > MAX_LISTED:
         lines.append(templates.TRIALS_MORE)
     if any(c.get("origin") == "registry" for c in listed):

@@ -17,6 +17,7 @@ from bot.trial_filters import TrialFilters
 from knowledge.trial_store import StudyRow, place_key
 
 DEFAULT_LIMIT = 20
+MAX_OTHER_KINDS = 4
 
 
 @dataclass(frozen=True)
@@ -37,18 +38,28 @@ class TrialSearch:
     last_synced: str | None = None  # when the store was last synced with the registry (ISO), None: never
     stale: bool = False
     citations: list[dict[str, Any]] = field(default_factory=list)
+    other_kinds: list[str] = field(default_factory=list)  # narrower kinds by another name that have studies
 
     def to_dict(self) -> dict[str, Any]:
         return {"trials": self.trials, "where": self.where, "missing_place": self.missing_place,
-                "store": {"last_synced": self.last_synced, "stale": self.stale}}
+                "other_kinds": self.other_kinds, "store": {"last_synced": self.last_synced, "stale": self.stale}}
 
 
-def cancer_names(resources: Resources, cancer_type: str | None) -> list[str]:
-    """The cancer and the narrower kinds under it, as the store's conditions are mapped."""
+def cancer_names(resources: Resources, cancer_type: str | None) -> tuple[list[str], list[str]]:
+    """The cancer and the narrower kinds under it named as it ("sarcoma": "uterine sarcoma",
+    "leiomyosarcoma"), as the store's conditions are mapped; and the narrower kinds by another name
+    ("salivary gland cancer": "adenoid cystic carcinoma"), which a reader may not take for the same cancer,
+    so they are only pointed to."""
     if not cancer_type:
-        return []
+        return [], []
     name = resources.vocabulary.canonical(cancer_type) or cancer_type
-    return [name, *resources.vocabulary.descendants(name)]
+    key = _alnum(name)
+    narrower = resources.vocabulary.descendants(name)
+    return [name, *(n for n in narrower if key in _alnum(n))], [n for n in narrower if key not in _alnum(n)]
+
+
+def _alnum(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
 
 
 def _cancer_words(resources: Resources, names: list[str]) -> set[str]:
@@ -121,7 +132,7 @@ def search_trials(resources: Resources, query: TrialQuery, now: dt.datetime | No
     updated), then curated records not already listed."""
     from bot.messages import citation_from_record
 
-    names = cancer_names(resources, query.cancer_type)
+    names, by_other_names = cancer_names(resources, query.cancer_type)
     city, country = query.filters.city, query.country
     if city and not country and query.filters.city_countries:
         country = query.filters.city_countries[0]
@@ -155,4 +166,17 @@ def search_trials(resources: Resources, query: TrialQuery, now: dt.datetime | No
     synced = store.last_synced() if store else None
     stale = bool(store) and store.is_stale(now or dt.datetime.now(dt.timezone.utc), resources.trial_stale_days)
     citations = [q for card in cards for q in (card["eligibility_quotes"] or [card["citation"]]) if q]
-    return TrialSearch(cards[:query.limit], where, missing, synced.isoformat() if synced else None, stale, citations)
+    return TrialSearch(cards[:query.limit], where, missing, synced.isoformat() if synced else None, stale, citations,
+                       _kinds_with_studies(resources, by_other_names, query))
+
+
+def _kinds_with_studies(resources: Resources, names: list[str], query: TrialQuery) -> list[str]:
+    """Those of `names` with a study (anywhere) for what else the query asks: one cheap lookup each."""
+    found: list[str] = []
+    for name in names:
+        if len(found) == MAX_OTHER_KINDS:
+            break
+        if _registry(resources, [name], replace(query, limit=1), None, None) or \
+                _curated(resources, [name], None, query.recruiting, query.text, query.filters.phase):
+            found.append(name)
+    return found

@@ -74,6 +74,8 @@ def _add_import_trials(subparsers: argparse._SubParsersAction) -> None:
     def run(args: argparse.Namespace) -> int:
         if args.store is not None:
             return _run_import_to_store(args, parser)
+        if args.if_empty:
+            parser.error("--if-empty: for importing into the trial store only; use it with --store")
         if not args.files:
             parser.error("the following arguments are required: FILE")
         from knowledge.trials_import import import_trials, parse_only
@@ -116,6 +118,9 @@ def _add_import_trials(subparsers: argparse._SubParsersAction) -> None:
                              "(default: today)")
     parser.add_argument("--only", action="append", default=[], metavar="NCT[,NCT...]",
                         help="import only these studies (repeatable); others in the files are skipped")
+    parser.add_argument("--if-empty", action="store_true",
+                        help="with --store: import only into a store that holds no registry study yet "
+                             "(how `make run` starts a store from knowledge/registry/)")
     parser.set_defaults(handler=run)
 
 
@@ -140,6 +145,11 @@ def _run_import_to_store(args: argparse.Namespace, parser: argparse.ArgumentPars
     except (OSError, ValueError) as exc:
         print(f"error: --store: {exc}", file=sys.stderr)
         return 2
+    if args.if_empty and store.count():
+        print(f"import-trials: the store {_display(store_path)} already holds {store.count():,} studies; "
+              "nothing imported (--if-empty)")
+        store.close()
+        return 0
     try:
         report = import_bulk(store, [Path(f) for f in files], progress=lambda line: print(line, file=sys.stderr))
     except BulkError as exc:

@@ -35,7 +35,8 @@ def _found(tracker: Tracker, name: str) -> str | None:
     if name == "cancer_type" and intent_of(tracker, "") == "deny":
         return ANY_CANCER
     loaded = resources.get()
-    value = entity(tracker, name) or loaded.entities.first(text_of(tracker)).get(name) or slot(tracker, name)
+    # the project's own reading first: a classifier may take "sarcoma" out of "alveolar soft part sarcoma"
+    value = loaded.entities.first(text_of(tracker)).get(name) or entity(tracker, name) or slot(tracker, name)
     return (loaded.entities.exact(name, value) or value) if value and value != ANY_CANCER else value
 
 

@@ -151,3 +151,19 @@ def test_a_study_for_another_cancer_is_never_listed(engine, store):
     assert "NCT09000009" not in {t.get("nct_id") for t in listed["trials"]}
     _, listed = turn(engine, "trials for chordoma", session="chordoma")
     assert [t.get("nct_id") for t in listed["trials"]] == ["NCT09000009"]
+
+
+def test_a_narrower_kind_by_another_name_is_pointed_to_not_listed(engine):
+    """"salivary gland cancer": adenoid cystic carcinoma is a kind of it, but a card about it would read as
+    another cancer; it is named so the person can ask for it."""
+    _, listed = turn(engine, "any trials for salivary gland cancer", session="acc")
+    assert "NCT01065844" not in {t.get("nct_id") for t in listed["trials"]}
+    assert "studies of adenoid cystic carcinoma" in listed["text"]
+    _, listed = turn(engine, "any trials for sarcoma", session="named")  # leiomyosarcoma, uterine sarcoma: by its name
+    assert {"NCT09000001", "NCT09000004"} <= {t.get("nct_id") for t in listed["trials"]}
+
+
+def test_none_recruiting_says_so_and_lists_the_others(engine):
+    reply, listed = turn(engine, "any trials for anal cancer he could join?", session="join")
+    assert listed["text"].startswith("None of the studies I know of is recruiting now.")
+    assert any("anal" in " ".join(t["cancer_types"]) for t in listed["trials"])

@@ -245,3 +245,17 @@ def test_cli_refuses_a_store_of_an_older_schema(tmp_path, capsys):
     conn.close()
     assert cli.main(["import-trials", "--store", str(path), str(AACT[0])]) == 2
     assert "holds trial store schema 1" in capsys.readouterr().err
+
+
+def test_if_empty_starts_a_store_once_and_never_touches_a_filled_one(tmp_path, capsys):
+    from knowledge.__main__ import main
+
+    path = tmp_path / "trials.sqlite3"
+    registry = Path(__file__).resolve().parents[2] / "knowledge" / "registry"
+    assert main(["import-trials", "--store", str(path), "--if-empty", str(registry)]) == 0
+    with TrialStore(path) as store:
+        count = store.count()
+    assert count == 9
+    capsys.readouterr()
+    assert main(["import-trials", "--store", str(path), "--if-empty", str(registry)]) == 0
+    assert "already holds 9 studies; nothing imported" in capsys.readouterr().out

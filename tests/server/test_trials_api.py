@@ -153,7 +153,7 @@ def test_each_bad_parameter_is_a_400_naming_the_fix(client, params, code, fix):
 
 def test_without_a_trial_store_the_list_is_empty(loaded):
     body = get(_client(dataclasses.replace(loaded, trial_store=None)), cancer="melanoma")
-    assert body == {"cancer": "melanoma", "trials": [], "where": "", "missing_place": "",
+    assert body == {"cancer": "melanoma", "trials": [], "where": "", "missing_place": "", "other_kinds": [],
                     "store": {"last_synced": None, "stale": False}}
 
 
