@@ -4,7 +4,8 @@
 filter on, the places of its sites, the cancers its conditions name, a full-text index (FTS5) and the
 project's curated trial records. The file is in WAL mode, so gunicorn workers read while a sync writes. Each
 thread opens its own connection; one opened before a fork is never used by the child. Reading a study:
-knowledge/ctgov_study.py. Why SQLite rather than DuckDB, the schema, the filters: docs/trial-store.md.
+knowledge/ctgov_study.py; a search's filters and plan: knowledge/trial_query.py. Why SQLite rather than
+DuckDB, the schema, the filters: docs/trial-store.md.
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -26,6 +26,7 @@ from knowledge.cancer_vocabulary import CancerVocabulary, load_vocabulary
 # parsing lives in ctgov_study; re-exported because callers import it from here
 from knowledge.ctgov_study import (CachedConditions, StudyError, StudyRow, eligibility_of, pack_record,  # noqa: F401
                                    parse_age, parse_study, place_key, sites_of, unpack_record)
+from knowledge.trial_query import PHASES, StudyQuery, place_value
 from knowledge.trials import NCT_PATTERN
 
 __all__ = ["TrialStore", "UpsertReport", "StudyRow", "StudyError", "parse_study", "parse_age", "place_key",
@@ -33,15 +34,11 @@ __all__ = ["TrialStore", "UpsertReport", "StudyRow", "StudyError", "parse_study"
 
 SCHEMA_VERSION = "2"  # 2: records packed, eligibility and sites read from them; rows numbered; curated_trials
 SOURCES = ("ctgov-api-v2", "ctgov-bulk", "curated")
-PHASES = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
 BATCH_SIZE = 1000  # studies per transaction
-MAX_LIMIT = 1000
-LEAD_BELOW = 3000  # a filter admitting fewer studies than this leads the search (TrialStore._plan)
 BUSY_SECONDS = 10.0
 PAGE_SIZE = 8192  # set when the file is created: packed records fill 8 KiB pages better (2.5 % smaller than 4 KiB)
 _RESERVED = "store."  # meta keys the store writes itself
 _LAST_SYNCED = "store.last_synced"
-_TABLES = {"country": "countries", "city": "cities"}  # where a place filter's numbers are
 _INHERITED: list[sqlite3.Connection] = []  # opened by a parent process: never used, never closed here
 
 _SCHEMA = """
@@ -323,64 +320,10 @@ class TrialStore:
                sex: str | None = None, phase: str | None = None, limit: int = 20) -> list[StudyRow]:
         """Studies matching every filter given, recruiting first, then the most recently updated (then the
         newest NCT id). What each filter means: docs/trial-store.md. A bad argument raises ValueError."""
-        names, words = _names(cancer_types), _words(text)
-        places = [(name, _place(name, value)) for name, value in (("country", country), ("city", city))
-                  if value is not None]
-        if recruiting is not None and not isinstance(recruiting, bool):
-            raise ValueError(f"recruiting must be True, False or None, not {recruiting!r}")
-        if age is not None and (isinstance(age, bool) or not isinstance(age, (int, float)) or not 0 <= age <= 130):
-            raise ValueError(f"age must be a number of years between 0 and 130, not {age!r}")
-        if sex is not None and (not isinstance(sex, str) or sex.upper() not in ("FEMALE", "MALE")):
-            raise ValueError(f"sex must be 'FEMALE' or 'MALE' (or None for anyone), not {sex!r}")
-        wanted = {p.replace("_", ""): p for p in PHASES}.get(re.sub(r"[\s_-]", "", str(phase).upper()))
-        if phase is not None and wanted is None:
-            raise ValueError(f"phase must be one of {', '.join(PHASES)} (e.g. 'PHASE2'), not {phase!r}")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
-        # (the studies a filter admits; as a lead: fetched by id; as a test: checked per study; parameters)
-        selective: list[tuple[str, str, str, list[Any]]] = []
-        if names:  # with (cancer_type, status) indexed, "recruiting studies of these cancers" is one index range
-            status = {None: "", True: " AND status = 'RECRUITING'", False: " AND status != 'RECRUITING'"}[recruiting]
-            of = f"FROM study_conditions WHERE cancer_type IN ({','.join('?' * len(names))}){status}"
-            selective.append((of, f"s.id IN (SELECT id {of})", f"+s.id IN (SELECT id {of})", names))
-        if words:
-            of = "FROM studies_fts WHERE studies_fts MATCH ?"
-            selective.append((of, f"s.id IN (SELECT rowid {of})", f"+s.id IN (SELECT rowid {of})",
-                              [" ".join(f'"{w}"' for w in words)]))  # quoted: the user's words, never FTS syntax
-        if places:  # country and city of the same site
-            test = " AND ".join(f"{name} = (SELECT n FROM {_TABLES[name]} WHERE key = ?)" for name, _ in places)
-            selective.append((f"FROM sites WHERE {test}", f"s.id IN (SELECT id FROM sites WHERE {test})",
-                              f"EXISTS (SELECT 1 FROM sites t WHERE t.id = s.id AND {test})",
-                              [v for _, v in places]))
+        query = StudyQuery.checked(cancer_types, text, country, city, recruiting, age, sex, phase, limit)
         with self._snapshot():  # the counts, the rows and their records all from one version of the store
-            return self._select(selective, recruiting, age, sex, wanted, limit)
-
-    def _select(self, selective: list[tuple[str, str, str, list[Any]]], recruiting: bool | None, age: float | None,
-                sex: str | None, wanted: str | None, limit: int) -> list[StudyRow]:
-        where = self._plan(selective)
-        if recruiting is not None:  # a range on the indexed expression: studies_rank then filters and orders
-            where.append((f"(s.status = 'RECRUITING') {'> 0' if recruiting else '< 1'}", []))
-        if age is not None:
-            where.append(("(s.min_age_years IS NULL OR s.min_age_years <= ?) AND "
-                          "(s.max_age_years IS NULL OR s.max_age_years >= ?)", [age, age]))
-        if sex is not None:
-            where.append(("s.sex IN ('ALL', ?)", [sex.upper()]))
-        if wanted is not None:
-            where.append(("EXISTS (SELECT 1 FROM json_each(s.phases) WHERE value = ?)", [wanted]))
-        sql = (f"SELECT s.id, {', '.join('s.' + c for c in _COLUMNS)} FROM studies s "
-               f"{'WHERE ' + ' AND '.join(c for c, _ in where) if where else ''} "
-               "ORDER BY s.status = 'RECRUITING' DESC, s.last_update DESC, s.nct_id DESC LIMIT ?")
-        return self._rows(self._conn().execute(sql, [v for _, values in where for v in values] + [limit]).fetchall())
-
-    def _plan(self, selective: list[tuple[str, str, str, list[Any]]]) -> list[tuple[str, list[Any]]]:
-        """Which filter leads. One admitting few studies (under LEAD_BELOW) is fetched, the others tested
-        on its studies, then sorted. When all admit many, the studies are walked in result order (index
-        studies_rank), each tested, until `limit` pass: a few hundred steps instead of sorting tens of
-        thousands. At 500,000 studies the two cost the same near 3,000 (docs/trial-store.md)."""
-        sizes = [self._conn().execute(f"SELECT count(*) FROM (SELECT 1 {of} LIMIT {LEAD_BELOW})", params).fetchone()[0]
-                 for of, _, _, params in selective]  # counted only up to LEAD_BELOW: cheap for any filter
-        lead = sizes.index(min(sizes)) if sizes and min(sizes) < LEAD_BELOW else None
-        return [(leads if n == lead else tests, params) for n, (_, leads, tests, params) in enumerate(selective)]
+            sql, params = query.sql(self._conn(), ("id", *_COLUMNS))
+            return self._rows(self._conn().execute(sql, params).fetchall())
 
     def _rows(self, found: list[tuple[Any, ...]], with_record: bool = False) -> list[StudyRow]:
         """Rows from studies columns; eligibility text and sites from each record (the registry's text, exactly)."""
@@ -417,7 +360,7 @@ class TrialStore:
         return [c for (c,) in self._conn().execute(
             "SELECT c.name FROM sites s JOIN countries c ON c.n = s.country WHERE c.key != '' AND "
             "s.city = (SELECT n FROM cities WHERE key = ?) GROUP BY s.country ORDER BY count(*) DESC, c.name",
-            (_place("city", city),))]
+            (place_value("city", city),))]
 
     # sync state
 
@@ -476,28 +419,6 @@ def _curated_problem(trial: Any, encoded: dict[str, str]) -> str:
     except (TypeError, ValueError) as exc:
         return f"is not JSON-ready ({exc})"
     return ""
-
-
-def _names(cancer_types: Any) -> list[str]:
-    names = [] if isinstance(cancer_types, (str, bytes)) or not isinstance(cancer_types, Iterable) else list(cancer_types)
-    if not all(isinstance(c, str) and c.strip() for c in names) or (cancer_types and not names):
-        raise ValueError(f"cancer_types must be a list of cancer names, e.g. ['melanoma'], not {cancer_types!r}")
-    return [c.strip() for c in names]
-
-
-def _words(text: Any) -> list[str]:
-    if not isinstance(text, str):
-        raise ValueError(f"text must be a string of words to search for, not {text!r}")
-    words = re.findall(r"\w+", text)
-    if text.strip() and not words:
-        raise ValueError(f"text {text!r} has no words to search for; give words, or leave it empty")
-    return words
-
-
-def _place(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not place_key(value):
-        raise ValueError(f"{name} must be a place name such as 'France', not {value!r}; or leave it out")
-    return place_key(value)
 
 
 def _aware(when: Any, name: str) -> dt.datetime:

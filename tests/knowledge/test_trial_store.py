@@ -15,7 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # also works when run as plain `pytest`
     sys.path.insert(0, str(REPO_ROOT))
 
-from knowledge import trial_store  # noqa: E402
+from knowledge import trial_query, trial_store  # noqa: E402
 from knowledge.cancer_vocabulary import load_vocabulary, parse_vocabulary  # noqa: E402
 from knowledge.trial_store import StudyError, TrialStore, parse_age, parse_study  # noqa: E402
 
@@ -273,9 +273,9 @@ def test_search_by_country_and_city_ignores_case_and_accents(store):
     assert store.search(country="Atlantis") == []
 
 
-@pytest.mark.parametrize("lead_below", [trial_store.LEAD_BELOW, 0], ids=["place-leads", "place-tested"])
+@pytest.mark.parametrize("lead_below", [trial_query.LEAD_BELOW, 0], ids=["place-leads", "place-tested"])
 def test_country_and_city_must_be_those_of_one_site(store, monkeypatch, lead_below):
-    monkeypatch.setattr(trial_store, "LEAD_BELOW", lead_below)
+    monkeypatch.setattr(trial_query, "LEAD_BELOW", lead_below)
     sites = store.get("NCT02552212").sites
     us_city = next(s["city"] for s in sites if s["country"] == "United States")
     assert "NCT02552212" in ids(store.search(country="United States", city=us_city))
@@ -348,7 +348,7 @@ def test_both_search_plans_give_the_same_results(store, monkeypatch):
                {"country": "United States", "age": 30}, {"city": "denver", "text": "dermatitis"},
                {"cancer_types": ["non-small cell lung cancer"], "recruiting": False, "phase": "PHASE3"}]
     led = [ids(store.search(**q, limit=100)) for q in queries]
-    monkeypatch.setattr(trial_store, "LEAD_BELOW", 0)  # every filter tested per study, in result order
+    monkeypatch.setattr(trial_query, "LEAD_BELOW", 0)  # every filter tested per study, in result order
     assert [ids(store.search(**q, limit=100)) for q in queries] == led
     assert all(led)
 
