@@ -38,26 +38,13 @@
     return Number(match[3]) + " " + MONTHS[Number(match[2]) - 1] + " " + match[1];
   }
 
-  function httpUrl(value) {
-    if (typeof value !== "string" || !value) return null;
-    try {
-      var url = new URL(value);
-      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
-    } catch (error) {
-      return null;
-    }
-  }
+  var httpUrl = window.referenceLinks.httpUrl;  // from reference.js: only http(s) URLs become hrefs
 
   function studyPath(card) {
     return typeof card.record_url === "string" && /^\/trials\/NCT\d{8}$/.test(card.record_url) ? card.record_url : null;
   }
 
-  function passagePath(citation) {
-    if (!citation || typeof citation.doc_id !== "string" || !citation.doc_id || !Number.isInteger(citation.start) ||
-        !Number.isInteger(citation.end) || citation.start < 0 || citation.end <= citation.start) return null;
-    return "/documents/" + encodeURIComponent(citation.doc_id) + "?start=" + citation.start + "&end=" + citation.end +
-      "#passage";
-  }
+  var passagePath = window.referenceLinks.passagePath;  // from reference.js: /documents/<id>?start=&end=#passage
 
   function phaseLabel(phase) {
     var match = /^(EARLY_)?PHASE(\d)$/.exec(phase);

@@ -130,8 +130,8 @@
   }
 
   function passagePath(result) {
-    if (typeof result.doc_id !== "string" || !Number.isInteger(result.start) || !Number.isInteger(result.end) ||
-        result.start < 0 || result.end <= result.start) return null;
+    if (!result || typeof result.doc_id !== "string" || !result.doc_id || !Number.isInteger(result.start) ||
+        !Number.isInteger(result.end) || result.start < 0 || result.end <= result.start) return null;
     return "/documents/" + encodeURIComponent(result.doc_id) + "?start=" + result.start + "&end=" + result.end +
       "#passage";
   }
@@ -574,6 +574,9 @@
       }
     });
   }
+
+  // The trial search on the same page (reference-trials.js, loaded after this) makes its links the same way.
+  window.referenceLinks = Object.freeze({ httpUrl: httpUrl, passagePath: passagePath });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
