@@ -29,6 +29,8 @@ _AGE_PATTERNS = (
     re.compile(rf"\b(?:aged?|age of|ages?)\s*:?\s*{_NUMBER}(?!\s*(?:%|mg|cm|mm|kg|lbs?|times|cycles?)\b)", re.I),
     re.compile(rf"\b(?:i am|i'm|i\u2019m|im|he is|he's|hes|she is|she's|shes|they are|they're|is now|turned|turning)\s+(?:only\s+|just\s+)?"
                rf"{_NUMBER}(?!\d|\.\d|\s*(?:%|mg|cm|mm|kg|lbs?|times|cycles?|weeks? (?:ago|pregnant)|days?|hours?|minutes?)\b)", re.I),
+    re.compile(rf"\b(?:i|me|myself|son|daughter|boy|girl|child|kid|baby|husband|wife|partner|mum|mom|dad|father|mother|"
+               rf"brother|sister|he|she)\s*\(\s*(?:aged?\s*)?{_NUMBER}\s*\)", re.I),  # "my mum (72)"
     re.compile(rf"\b(?:son|daughter|boy|girl|child|kid|baby|husband|wife|partner|mum|mom|dad|father|mother|brother|sister)"
                rf"(?:'s|\u2019s| is)\s+(?:only\s+|just\s+)?{_NUMBER}(?!\d|\.\d|\s*(?:%|mg|cm|mm|kg)\b)", re.I),
 )
@@ -43,9 +45,9 @@ _BARE_NUMBER = re.compile(r"(?<![\w.])(?<!stage )(?<!grade )(?<!type )(?<!level 
 _PHASE = re.compile(r"\b(early\s+)?phase\s*-?\s*(1|2|3|4|iv|iii|ii|i|one|two|three|four)\b(?:\s*(?:/|or|and)\s*(?:phase\s*)?(?:1|2|3|4|iii|ii|i))?", re.I)
 _PHASE_NUMBER = {"1": 1, "i": 1, "one": 1, "2": 2, "ii": 2, "two": 2, "3": 3, "iii": 3, "three": 3, "4": 4, "iv": 4,
                  "four": 4}
-_PLACE_CUE = re.compile(r"\b(near|nearby|in|around|close to|at|from|by|within reach of|outside)\s+(?:the\s+)?"
+_PLACE_CUE = re.compile(r"\b(near|nearby|in|around|close to|at|from|by|to|within reach of|outside)\s+(?:the\s+)?"
                         r"([^\W\d_][\w'\u2019-]*(?:[ -][^\W\d_][\w'\u2019-]*){0,2})", re.I)
-_WEAK_CUES = {"in", "at", "from", "by"}
+_WEAK_CUES = {"in", "at", "from", "by", "to"}
 _WORD = re.compile(r"[a-z]+")
 
 

@@ -4,6 +4,7 @@ the answer would change what fits ("how old is the person?" when some study has 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -32,7 +33,8 @@ def _person(filters: TrialFilters) -> str:
     age = f"{filters.age:g}-year-old" if filters.age >= 1 else f"{round(filters.age * 12)}-month-old"
     if filters.age < 18 and sex:
         sex = {"woman": "girl", "man": "boy"}[sex]
-    return f" for a {age}{' ' + sex if sex else ''}"
+    article = "an" if re.match(r"(8|11|18)\b|8\d\b|11-|18-", age) else "a"  # "an 8-year-old", "an 18-month-old"
+    return f" for {article} {age}{' ' + sex if sex else ''}"
 
 
 def _line(card: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import resources, templates
 from bot.actions.common import entity, intent_of, send, slot, text_of
-from bot.actions.rerouting import previous_task
+from bot.actions.rerouting import previous_task, without_cancers
 from bot.finders import ANY_CANCER, find_organisations, general_guidance
 from bot.trial_filters import TrialFilters, filters_said
 from bot.trial_finder import find_trials
@@ -46,8 +46,8 @@ def person_filters(tracker: Tracker, country: str | None) -> TrialFilters:
     loaded = resources.get()
     store = loaded.trial_store
     cities = store.city_countries if store else (lambda city: [])
-    said = filters_said(text_of(tracker), cities, replying=previous_task(tracker) == "find_trial",
-                        is_common_word=is_common_word)
+    said = filters_said(without_cancers(loaded, text_of(tracker)), cities,
+                        replying=previous_task(tracker) == "find_trial", is_common_word=is_common_word)
     if said.city and country and said.city.lower() == country.lower():
         said = replace(said, city=None, city_countries=())  # "in Singapore": the country
     earlier_city = slot(tracker, "city")

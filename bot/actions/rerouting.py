@@ -35,11 +35,18 @@ def previous_task(tracker: Tracker) -> str | None:
     return None
 
 
+def without_cancers(loaded: Any, text: str) -> str:
+    """The message with the cancers it names blanked (offsets kept): "trials in Ewing sarcoma" names no town."""
+    for mention in loaded.linker.run(text):
+        text = text[:mention.start] + " " * (mention.end - mention.start) + text[mention.end:]
+    return text
+
+
 def details_said(loaded: Any, text: str) -> bool:
     """Does the message say who would take part in a trial, or what trial ("45, woman", "near Lyon", "phase 2")?"""
     store = loaded.trial_store
-    said = filters_said(text, store.city_countries if store else (lambda city: []), replying=True,
-                        is_common_word=is_common_word)
+    said = filters_said(without_cancers(loaded, text), store.city_countries if store else (lambda city: []),
+                        replying=True, is_common_word=is_common_word)
     return said != TrialFilters() and not aspects.recogniser().run(text)  # "is it treated differently at 45?" asks
 
 

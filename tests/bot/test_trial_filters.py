@@ -83,3 +83,9 @@ def test_a_lowercase_city_counts_unless_it_is_a_common_word_after_in():
 def test_an_age_at_the_end_of_a_sentence_is_read_but_not_a_decimal_dose():
     assert age_said("my wife has sarcoma, shes 45. any studies?") == 45
     assert age_said("she is 4.5 mg") is None
+
+
+def test_an_age_in_brackets_after_the_person_and_a_city_after_to():
+    assert age_said("trials in the uk for my mum (72) with uterine sarcoma") == 72
+    assert age_said("results from 2019 (12) studies") is None
+    assert city_said("whats the nearest trial to lyon for sarcoma", cities) == ("Lyon", ("France",))

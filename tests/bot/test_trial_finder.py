@@ -167,3 +167,24 @@ def test_none_recruiting_says_so_and_lists_the_others(engine):
     reply, listed = turn(engine, "any trials for anal cancer he could join?", session="join")
     assert listed["text"].startswith("None of the studies I know of is recruiting now.")
     assert any("anal" in " ".join(t["cancer_types"]) for t in listed["trials"])
+
+
+@pytest.mark.parametrize("age, sex, said", [
+    (45, "FEMALE", " for a 45-year-old woman"), (8, "MALE", " for an 8-year-old boy"), (18, None, " for an 18-year-old"),
+    (0.5, "FEMALE", " for a 6-month-old girl"), (None, "MALE", " for a man"), (None, None, ""),
+])
+def test_who_takes_part_reads_as_said(age, sex, said):
+    from bot.trial_filters import TrialFilters
+    from bot.trial_finder import person_phrase
+
+    assert person_phrase(TrialFilters(age=age, sex=sex)) == said
+
+
+def test_a_town_sharing_a_cancers_name_is_not_taken_for_a_place(engine, store):
+    """Ewing, New Jersey has trial sites; "trials in Ewing sarcoma" asks about the cancer."""
+    store.upsert([study_like("NCT09000010", ["Ewing Sarcoma"], [("Ewing", "United States"), ("Essen", "Germany")])],
+                 "ctgov-api-v2")
+    reply, listed = turn(engine, "any trials in Ewing sarcoma?", session="ewing")
+    assert "NCT09000010" in {t.get("nct_id") for t in listed["trials"]}
+    assert "in Ewing" not in listed["text"] and all(
+        f["detail"] != "A site in Ewing" for t in listed["trials"] for f in t["fit"])
