@@ -5,6 +5,7 @@ table; tests install their own with `use()`.
 """
 from __future__ import annotations
 
+import sqlite3
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -67,13 +68,21 @@ class Resources:
         is_english_word("warm")  # load the English word list now (0.4 s), not on someone's first message
         resources = cls(searcher, nlu, entities, intents, vocabulary, settings.get("answer_threshold", overrides),
                         settings.get("domain_threshold", overrides),
-                        TrialStore(settings.get("trial_store", overrides), vocabulary),
+                        _open_trial_store(settings.get("trial_store", overrides), vocabulary),
                         settings.get("trial_stale_days", overrides))
         resources.coverage.subjects  # the words documents are about (0.5 s), also before the first message
         curated = searcher.snapshot.records.get("trials", [])
         if resources.trial_store is not None and resources.trial_store.curated() != curated:
             resources.trial_store.put_curated(curated)  # a store made or replaced since the index was built
         return resources
+
+
+def _open_trial_store(path: Any, vocabulary: CancerVocabulary) -> TrialStore:
+    try:
+        return TrialStore(path, vocabulary)
+    except (OSError, ValueError, RuntimeError, sqlite3.Error) as exc:
+        raise SystemExit(f"The trial store {path} cannot be opened ({exc}). Set RCA_TRIAL_STORE to a file in a "
+                         "writable folder, e.g. var/trials.sqlite3 (make run starts it there).") from exc
 
 
 _current: Resources | None = None

@@ -188,3 +188,12 @@ def test_a_town_sharing_a_cancers_name_is_not_taken_for_a_place(engine, store):
     assert "NCT09000010" in {t.get("nct_id") for t in listed["trials"]}
     assert "in Ewing" not in listed["text"] and all(
         f["detail"] != "A site in Ewing" for t in listed["trials"] for f in t["fit"])
+
+
+def test_a_trial_store_that_cannot_be_opened_stops_with_the_setting_to_fix(tmp_path, loaded):
+    from bot.resources import _open_trial_store
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit, match="Set RCA_TRIAL_STORE to a file in a writable folder"):
+        _open_trial_store(blocker / "trials.sqlite3", loaded.vocabulary)
