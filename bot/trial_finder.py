@@ -48,6 +48,13 @@ def _line(card: dict[str, Any]) -> str:
     return f"- {card['title']}{ident}: {'; '.join(facts)}.{link}"
 
 
+def _may_take_part(card: dict[str, Any]) -> bool:
+    """Something the person said fits the study, and nothing known does not: never on what is unknown alone."""
+    fits = [f["fits"] for f in card.get("fit", [])]
+    said = [f["fits"] for f in card.get("fit", []) if f["criterion"] in ("age", "sex", "where")]
+    return False not in fits and True in said
+
+
 def _missing(search: TrialSearch, filters: TrialFilters, country: str | None) -> list[str]:
     """What to ask: the age when a listed study has an age limit, the sex when one takes one sex only,
     the country when the studies are in more than one; never what was said."""
@@ -120,8 +127,7 @@ def find_trials(resources: Resources, cancer_type: str, country: str | None, mes
             lines.append(templates.TRIALS_NEVER_SYNCED)
         elif search.stale:
             lines.append(templates.TRIALS_STALE.format(date=search.last_synced[:10], days=f"{resources.trial_stale_days:g}"))
-    said = filters.age is not None or filters.sex is not None or bool(country or filters.city)
-    if said and any(all(f["fits"] is not False for f in c.get("fit", [])) for c in listed):
+    if any(_may_take_part(card) for card in listed):
         lines.append(templates.TRIALS_MAY_TAKE_PART)
     citations = [q for card in listed for q in (card["eligibility_quotes"] or [card["citation"]]) if q]
     messages = [Message("\n".join(lines), citations=citations, trials=listed)]

@@ -156,10 +156,9 @@ def search_trials(resources: Resources, query: TrialQuery, now: dt.datetime | No
             rows, curated = _registry(resources, names, query, None, None), curated_in(None)
     words = _cancer_words(resources, names)
     cards = [_registry_card(resources, row, query, country, words) for row in rows]
-    listed = {c["nct_id"] for c in cards}
     for trial in curated:
-        if trial.get("nct_id") and trial["nct_id"] in listed:
-            continue
+        if trial.get("nct_id") and resources.trial_store.get(trial["nct_id"]) is not None:
+            continue  # the registry's copy is the study: listed above if it fits, left out if it does not
         citation = citation_from_record(trial["citation"], resources.document(trial["citation"]["doc_id"]))
         cards.append(_curated_card(trial, query, country if where else None, citation))
     store = resources.trial_store

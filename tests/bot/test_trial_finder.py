@@ -197,3 +197,13 @@ def test_a_trial_store_that_cannot_be_opened_stops_with_the_setting_to_fix(tmp_p
     blocker.write_text("not a folder")
     with pytest.raises(SystemExit, match="Set RCA_TRIAL_STORE to a file in a writable folder"):
         _open_trial_store(blocker / "trials.sqlite3", loaded.vocabulary)
+
+
+def test_a_curated_copy_of_a_registry_study_never_stands_in_for_it(engine, store):
+    """NCT06970236 takes adults: for a baby it is left out, and its curated copy, which has no ages, is not
+    listed in its place, nor is anyone told they may take part on what is unknown."""
+    reply, listed = turn(engine, "any trials for melanoma in the eye for my 3 month old baby", session="baby")
+    ids = {t.get("nct_id") for m in reply["messages"] for t in m["trials"]}
+    assert "NCT06970236" not in ids
+    text = " ".join(m["text"] for m in reply["messages"]).lower()
+    assert "may be able to take part" not in text
