@@ -102,14 +102,12 @@ def _registry(resources: Resources, names: list[str], query: TrialQuery, country
     f = query.filters
     return resources.trial_store.search(cancer_types=names, text=query.text, country=country, city=city,
                                         recruiting=query.recruiting, age=f.age, sex=f.sex, phase=f.phase,
-                                        limit=query.limit)
+                                        limit=query.limit, with_records=True)
 
 
-def _registry_card(resources: Resources, row: StudyRow, query: TrialQuery, country: str | None,
-                   words: set[str]) -> dict[str, Any]:
+def _registry_card(row: StudyRow, query: TrialQuery, country: str | None, words: set[str]) -> dict[str, Any]:
     card = row.to_dict()
-    stored = resources.trial_store.get(row.nct_id) if resources.trial_store else None
-    card["group"], card["contacts"] = contacts_of(stored.record if stored else None)
+    card["group"], card["contacts"] = contacts_of(row.record)  # the search kept the record: no second read
     card.update(stored_at=row.stored_at, last_updated=row.last_update or "", record_url=f"/trials/{row.nct_id}",
                 origin="registry")
     card["fit"] = fit(card, query.filters, country, place_key)
@@ -155,7 +153,7 @@ def search_trials(resources: Resources, query: TrialQuery, now: dt.datetime | No
             missing = missing or country
             rows, curated = _registry(resources, names, query, None, None), curated_in(None)
     words = _cancer_words(resources, names)
-    cards = [_registry_card(resources, row, query, country, words) for row in rows]
+    cards = [_registry_card(row, query, country, words) for row in rows]
     for trial in curated:
         if trial.get("nct_id") and resources.trial_store.get(trial["nct_id"]) is not None:
             continue  # the registry's copy is the study: listed above if it fits, left out if it does not

@@ -317,13 +317,15 @@ class TrialStore:
 
     def search(self, cancer_types: Sequence[str] = (), text: str = "", country: str | None = None,
                city: str | None = None, recruiting: bool | None = None, age: float | None = None,
-               sex: str | None = None, phase: str | None = None, limit: int = 20) -> list[StudyRow]:
+               sex: str | None = None, phase: str | None = None, limit: int = 20,
+               with_records: bool = False) -> list[StudyRow]:
         """Studies matching every filter given, recruiting first, then the most recently updated (then the
-        newest NCT id). What each filter means: docs/trial-store.md. A bad argument raises ValueError."""
+        newest NCT id). What each filter means: docs/trial-store.md. A bad argument raises ValueError.
+        `with_records`: each row keeps its record as received (already unpacked to read its sites)."""
         query = StudyQuery.checked(cancer_types, text, country, city, recruiting, age, sex, phase, limit)
         with self._snapshot():  # the counts, the rows and their records all from one version of the store
             sql, params = query.sql(self._conn(), ("id", *_COLUMNS))
-            return self._rows(self._conn().execute(sql, params).fetchall())
+            return self._rows(self._conn().execute(sql, params).fetchall(), with_record=with_records)
 
     def _rows(self, found: list[tuple[Any, ...]], with_record: bool = False) -> list[StudyRow]:
         """Rows from studies columns; eligibility text and sites from each record (the registry's text, exactly)."""
